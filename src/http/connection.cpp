@@ -1,0 +1,241 @@
+#include "http/connection.hpp"
+
+#include <utility>
+
+#include "http/chunked_encoder.hpp"
+
+namespace waitron::http {
+
+namespace {
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Small writes are merged into one string chunk up to this size; larger ones
+// become chunks of their own.
+constexpr std::size_t kMergeLimit = 16 * 1024;
+
+}  // namespace
+
+Connection::Connection(ConnectionSettings settings, DateSource& dates)
+    : settings_(std::move(settings)), dates_(dates), parser_(settings_.parser) {}
+
+void Connection::receive(std::string_view bytes) {
+  if (state_ == State::closing || eof_) return;  // never parsed: see the contract
+  input_.append(bytes);
+  if (state_ == State::reading) advance();
+}
+
+void Connection::receive_eof() {
+  if (eof_) return;
+  eof_ = true;
+  if (state_ == State::reading) advance();
+}
+
+void Connection::close_input() {
+  state_ = State::closing;
+  input_.clear();
+  input_pos_ = 0;
+}
+
+void Connection::advance() {
+  while (state_ == State::reading) {
+    std::size_t consumed = 0;
+    Parser::Event event = parser_.feed(std::string_view(input_).substr(input_pos_), consumed);
+    input_pos_ += consumed;
+    switch (event) {
+      case Parser::Event::need_more:
+        if (eof_) {
+          // RFC 9112 §9.6: the peer is done; an incomplete request is dropped
+          // without a response, as waitress does.
+          close_input();
+          return;
+        }
+        if (input_pos_ == input_.size()) {
+          input_.clear();
+          input_pos_ = 0;
+        }
+        return;
+      case Parser::Event::head_complete:
+        if (parser_.head().expect_continue && parser_.expects_body()) emit(kContinue);
+        break;
+      case Parser::Event::message_complete:
+        ready_ = parser_.take_request();
+        state_ = State::request_ready;
+        if (input_pos_ > kMergeLimit) {
+          input_.erase(0, input_pos_);
+          input_pos_ = 0;
+        }
+        return;
+      case Parser::Event::failed: {
+        std::error_code ec = parser_.error();
+        ErrorLimits limits{settings_.parser.max_head_bytes, settings_.parser.max_body_bytes};
+        emit(error_response(error_status(ec), error_detail(ec, limits),
+                            parser_.error_version_minor(), settings_.ident, dates_.http_date()));
+        close_input();
+        return;
+      }
+    }
+  }
+}
+
+std::unique_ptr<IncomingRequest> Connection::take_request() {
+  if (state_ != State::request_ready) return nullptr;
+  state_ = State::in_app;
+  const RequestHead& head = ready_->head;
+  current_ = RequestHead{};
+  current_.method = head.method;
+  current_.target = head.target;
+  current_.version_minor = head.version_minor;
+  current_.keep_alive = head.keep_alive;
+  return std::move(ready_);
+}
+
+std::error_code Connection::start_response(const ResponseHead& head) {
+  std::string bytes;
+  Framing framing;
+  if (auto ec =
+          frame_response(head, current_, settings_.ident, dates_.http_date(), framing, bytes)) {
+    return ec;
+  }
+  framing_ = framing;
+  current_status_ = status_code(head.status);
+  body_sent_ = 0;
+  warned_ = false;
+  state_ = State::responding;
+  emit(std::move(bytes));
+  return {};
+}
+
+void Connection::warn(std::string_view message) {
+  if (warned_) return;
+  warned_ = true;
+  if (settings_.logger) settings_.logger->write(core::LogLevel::warning, "waitron", message);
+}
+
+std::uint64_t Connection::admit(std::uint64_t n) {
+  switch (framing_.kind) {
+    case Framing::Kind::none:
+      if (!current_.is_head_method()) {
+        warn(
+            "application-written content was ignored due to HTTP response that may not "
+            "contain a message-body: (" +
+            std::to_string(current_status_) + ")");
+      }
+      return 0;
+    case Framing::Kind::content_length: {
+      std::uint64_t room = framing_.content_length - body_sent_;
+      if (n > room) {
+        warn(
+            "application-written content exceeded the number of bytes specified by "
+            "Content-Length header (" +
+            std::to_string(framing_.content_length) + ")");
+        return room;
+      }
+      return n;
+    }
+    case Framing::Kind::chunked:
+    case Framing::Kind::close_delimited:
+      return n;
+  }
+  return 0;
+}
+
+void Connection::write_body(std::string_view bytes) {
+  if (state_ != State::responding || bytes.empty()) return;
+  std::size_t n = static_cast<std::size_t>(admit(bytes.size()));
+  if (n == 0) return;
+  bytes = bytes.substr(0, n);
+  body_sent_ += n;
+  if (framing_.kind == Framing::Kind::chunked) {
+    emit(chunk_header(n));
+    emit(bytes);
+    emit(kChunkTrailer);
+  } else {
+    emit(bytes);
+  }
+}
+
+void Connection::write_body(std::string&& bytes) {
+  if (bytes.size() < kMergeLimit || state_ != State::responding) {
+    write_body(std::string_view(bytes));
+    return;
+  }
+  std::size_t n = static_cast<std::size_t>(admit(bytes.size()));
+  if (n == 0) return;
+  bytes.resize(n);
+  body_sent_ += n;
+  if (framing_.kind == Framing::Kind::chunked) emit(chunk_header(n));
+  output_.emplace_back(std::move(bytes));
+  if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
+}
+
+void Connection::write_file(core::FileRegion region) {
+  if (state_ != State::responding || region.length() == 0) return;
+  std::uint64_t n = admit(region.length());
+  if (n == 0) return;
+  if (n < region.length()) {
+    core::FileRegion shorter;
+    if (core::FileRegion::dup_from(region.fd(), region.offset(), n, shorter)) {
+      abort_response();
+      return;
+    }
+    region = std::move(shorter);
+  }
+  body_sent_ += n;
+  if (framing_.kind == Framing::Kind::chunked) emit(chunk_header(n));
+  output_.emplace_back(std::move(region));
+  if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
+}
+
+void Connection::finish_response() {
+  if (state_ != State::responding) return;
+  bool keep_alive = framing_.keep_alive;
+  if (framing_.kind == Framing::Kind::chunked) {
+    emit(kLastChunk);
+  } else if (framing_.kind == Framing::Kind::content_length &&
+             body_sent_ < framing_.content_length) {
+    // The client would wait for the missing bytes: close to end the response.
+    warned_ = false;
+    warn("application returned too few bytes (" + std::to_string(body_sent_) +
+         ") for specified Content-Length (" + std::to_string(framing_.content_length) +
+         ") via app_iter");
+    keep_alive = false;
+  }
+  if (!keep_alive) {
+    close_input();
+    return;
+  }
+  state_ = State::reading;
+  advance();
+}
+
+void Connection::abort_response() {
+  if (state_ == State::responding || state_ == State::in_app) close_input();
+}
+
+void Connection::fail_response(int status, std::string_view detail) {
+  if (state_ != State::in_app) return;
+  emit(error_response(status, detail, current_.version_minor, settings_.ident, dates_.http_date()));
+  close_input();
+}
+
+void Connection::emit(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (!output_.empty()) {
+    if (auto* last = std::get_if<std::string>(&output_.back());
+        last && last->size() + bytes.size() <= kMergeLimit) {
+      last->append(bytes);
+      return;
+    }
+  }
+  output_.emplace_back(std::string(bytes));
+}
+
+void Connection::emit(std::string&& bytes) {
+  if (bytes.size() >= kMergeLimit) {
+    output_.emplace_back(std::move(bytes));
+  } else {
+    emit(std::string_view(bytes));
+  }
+}
+
+}  // namespace waitron::http

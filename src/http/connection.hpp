@@ -1,0 +1,125 @@
+// One HTTP/1.1 connection as a state machine free of I/O: bytes in, requests
+// out; response events in, bytes out (the protocol decisions of waitress's
+// channel.py and task.py, without sockets or threads).
+//
+//   receive(bytes)  ->  has_request() / take_request()
+//   start_response(), write_body(), write_file(), finish_response()
+//                   ->  take_output() bytes and file regions to send
+//   closing()       ->  close once the output is sent
+//
+// Rules it enforces:
+// - Requests are handed out one at a time, in order (pipelining, RFC 9112
+//   §9.3.2): the next one is parsed only after the response to the previous
+//   one finished.
+// - After an error response, or a response that does not persist, no later
+//   byte is parsed (waitress's CVE-2024-49768 fix); bytes still arriving are
+//   dropped.
+// - "HTTP/1.1 100 Continue" is written as soon as a head with
+//   Expect: 100-continue and a body is accepted (RFC 9110 §10.1.1), never
+//   for a request already refused.
+// - Responses are framed by frame_response(); a body longer than its
+//   Content-Length is cut (one warning), a shorter one closes the
+//   connection (one warning), as waitress does.
+// - At the peer's EOF, complete requests already received are still served,
+//   then the connection closes; an incomplete one is dropped silently.
+//
+// Threads: one Connection belongs to the loop thread; every member function
+// must be called there. The request handed out moves to the application.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "core/file_region.hpp"
+#include "core/log.hpp"
+#include "http/error_response.hpp"
+#include "http/output.hpp"
+#include "http/parser.hpp"
+#include "http/response_head.hpp"
+
+namespace waitron::http {
+
+struct ConnectionSettings {
+  ParserLimits parser;
+  std::optional<std::string> ident = "waitron";  // Server field; nullopt: none
+  core::Logger* logger = nullptr;                // not owned; may be null
+};
+
+class Connection {
+ public:
+  Connection(ConnectionSettings settings, DateSource& dates);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Input: the bytes one read produced, and the peer's end of stream.
+  void receive(std::string_view bytes);
+  void receive_eof();
+
+  // A complete request waits to be taken. At most one at a time.
+  [[nodiscard]] bool has_request() const noexcept { return state_ == State::request_ready; }
+  [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
+
+  // The response to the request taken last. Precondition for
+  // start_response() and fail_response(): a request was taken and no
+  // response was started for it. The others require a started response.
+  // start_response() fails (and changes nothing) when the status or the
+  // Content-Length field is malformed; the caller then fails the request.
+  std::error_code start_response(const ResponseHead& head);
+  void write_body(std::string_view bytes);
+  void write_body(std::string&& bytes);
+  void write_file(core::FileRegion region);
+  void finish_response();
+  // The application failed after the head was sent: the response is cut
+  // short and the connection closes.
+  void abort_response();
+  // The application failed before the head was sent: an error response
+  // (500 with the given detail, say) and the connection closes.
+  void fail_response(int status, std::string_view detail);
+
+  // Output ready to send, in order.
+  [[nodiscard]] bool has_output() const noexcept { return !output_.empty(); }
+  [[nodiscard]] std::deque<OutputChunk> take_output() noexcept { return std::move(output_); }
+
+  // The network layer should read more bytes now.
+  [[nodiscard]] bool wants_read() const noexcept { return state_ == State::reading && !eof_; }
+  // No further request will be served: close once the output is sent.
+  [[nodiscard]] bool closing() const noexcept { return state_ == State::closing; }
+  // A response was started and not finished yet.
+  [[nodiscard]] bool responding() const noexcept { return state_ == State::responding; }
+
+ private:
+  enum class State { reading, request_ready, in_app, responding, closing };
+
+  void advance();
+  void close_input();
+  void emit(std::string_view bytes);
+  void emit(std::string&& bytes);
+  void warn(std::string_view message);
+  std::uint64_t admit(std::uint64_t n);  // bytes of n the framing lets through
+
+  ConnectionSettings settings_;
+  DateSource& dates_;
+  Parser parser_;
+  State state_ = State::reading;
+  bool eof_ = false;
+
+  std::string input_;
+  std::size_t input_pos_ = 0;
+  std::unique_ptr<IncomingRequest> ready_;
+
+  // The request being answered (its head without fields) and its framing.
+  RequestHead current_;
+  int current_status_ = 0;
+  Framing framing_;
+  std::uint64_t body_sent_ = 0;
+  bool warned_ = false;
+
+  std::deque<OutputChunk> output_;
+};
+
+}  // namespace waitron::http

@@ -1,0 +1,122 @@
+// The request parser: bytes in, one complete request at a time out.
+//
+// A message goes through three stages:
+// 1. HeadScanner checks the head byte by byte (bare CR/LF, control bytes,
+//    request line, obs-fold, field-line syntax, max_head_bytes).
+// 2. llhttp (strict build) tokenises the complete, pre-validated head; its
+//    callbacks collect the fields and apply the field rules of RFC 9110 /
+//    RFC 9112 (duplicates, Host, Content-Length, Transfer-Encoding,
+//    Connection, Expect) in one place, in a fixed order.
+// 3. The body is framed here, never by llhttp: Content-Length bytes are
+//    counted, chunked bodies go through ChunkedDecoder.
+// The body is stored in the request's OverflowableBuffer (memory, then a
+// temporary file past inbuf_overflow).
+//
+// Use: call feed() with the bytes not consumed yet. It consumes a prefix and
+// returns an Event:
+// - need_more: everything was consumed; call again with more bytes.
+// - head_complete: returned once per message, right after the head; head()
+//   is valid. Call feed() again (with the remaining bytes, possibly none).
+// - message_complete: take_request() hands out the request; the parser is
+//   then ready for the next message.
+// - failed: error() says why; the parser must not be fed again (after an
+//   error no later byte on the connection may be interpreted).
+//
+// One parser per connection, used by the loop thread only. No callback or
+// exception leaves it: llhttp's callbacks are noexcept trampolines.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "http/chunked_decoder.hpp"
+#include "http/head_scanner.hpp"
+#include "http/request_head.hpp"
+
+namespace waitron::http {
+
+struct ParserLimits {
+  std::uint64_t max_head_bytes = 262144;      // max_request_header_size
+  std::uint64_t max_body_bytes = 1073741824;  // max_request_body_size
+  std::uint64_t inbuf_overflow = 524288;      // bodies this size and up go to a temp file
+  std::uint64_t max_chunk_extension_bytes = 4096;
+  std::string temp_dir;  // "" = $TMPDIR or /tmp
+};
+
+class Parser {
+ public:
+  enum class Event { need_more, head_complete, message_complete, failed };
+
+  explicit Parser(ParserLimits limits);
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+  ~Parser();
+
+  Event feed(std::string_view in, std::size_t& consumed);
+
+  // Valid from head_complete until take_request().
+  [[nodiscard]] const RequestHead& head() const noexcept { return request_->head; }
+  // True between head_complete and message_complete when a body follows.
+  [[nodiscard]] bool expects_body() const noexcept;
+  // After message_complete: the request. The parser starts the next message.
+  [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
+
+  // After failed.
+  [[nodiscard]] std::error_code error() const noexcept { return error_; }
+  // The HTTP minor version to answer an error with: the request's once its
+  // request line was valid, else -1 (unknown).
+  [[nodiscard]] int error_version_minor() const noexcept { return error_version_minor_; }
+
+  // True once any byte of a message (other than leading CRLFs) has arrived and
+  // the message is not complete yet.
+  [[nodiscard]] bool in_message() const noexcept;
+
+ private:
+  enum class Stage { head, body_length, body_chunked, complete, failed };
+
+  Event fail(std::error_code ec, int version_minor);
+  Event finish_head();
+  std::error_code check_framing();
+  void start_message();
+
+  // llhttp callbacks (noexcept trampolines; see parser.cpp).
+  static int on_method(llhttp_t*, const char*, std::size_t) noexcept;
+  static int on_url(llhttp_t*, const char*, std::size_t) noexcept;
+  static int on_header_field(llhttp_t*, const char*, std::size_t) noexcept;
+  static int on_header_value(llhttp_t*, const char*, std::size_t) noexcept;
+  static int on_header_value_complete(llhttp_t*) noexcept;
+  static int on_headers_complete(llhttp_t*) noexcept;
+  static int on_message_complete(llhttp_t*) noexcept;
+
+  ParserLimits limits_;
+  llhttp_settings_t settings_{};
+  llhttp_t llhttp_{};
+  HeadScanner scanner_;
+  Stage stage_ = Stage::head;
+  std::string head_buf_;  // this message's head bytes so far
+  std::unique_ptr<IncomingRequest> request_;
+  std::unique_ptr<ChunkedDecoder> chunked_;
+  std::uint64_t body_remaining_ = 0;
+
+  // Collected by the llhttp callbacks for the current head.
+  std::string field_name_;
+  std::string field_value_;
+  int host_count_ = 0;
+  int content_length_count_ = 0;
+  int content_type_count_ = 0;
+  int transfer_encoding_count_ = 0;
+  bool transfer_encoding_chunked_ = false;
+  bool connection_close_ = false;
+  bool connection_keep_alive_ = false;
+  std::error_code field_error_;
+
+  std::error_code error_;
+  int error_version_minor_ = -1;
+};
+
+}  // namespace waitron::http

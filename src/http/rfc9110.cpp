@@ -1,0 +1,197 @@
+#include "http/rfc9110.hpp"
+
+#include <array>
+#include <limits>
+
+namespace waitron::http {
+
+namespace {
+
+constexpr std::array<bool, 256> make_tchar_table() {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kTchar = make_tchar_table();
+
+constexpr char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+bool is_hexdig(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+bool is_unreserved(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
+}
+bool is_sub_delim(char c) noexcept {
+  return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+// reg-name = *( unreserved / pct-encoded / sub-delims ) (RFC 3986 §3.2.2); an
+// IPv4 address is a reg-name syntactically.
+bool is_reg_name(std::string_view s) noexcept {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size() || !is_hexdig(s[i + 1]) || !is_hexdig(s[i + 2])) return false;
+      i += 2;
+    } else if (!is_unreserved(c) && !is_sub_delim(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// IP-literal = "[" ( IPv6address / IPvFuture ) "]" (RFC 3986 §3.2.2). The
+// check is by character class: hex digits, ':' and '.' for IPv6 (with an
+// optional "%25" zone, RFC 6874), "v" HEXDIG "." ... for IPvFuture.
+bool is_ip_literal_body(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  if (s[0] == 'v' || s[0] == 'V') {
+    std::size_t i = 1;
+    while (i < s.size() && is_hexdig(s[i])) ++i;
+    if (i == 1 || i >= s.size() || s[i] != '.' || i + 1 >= s.size()) return false;
+    for (++i; i < s.size(); ++i) {
+      if (!is_unreserved(s[i]) && !is_sub_delim(s[i]) && s[i] != ':') return false;
+    }
+    return true;
+  }
+  std::size_t zone = s.find("%25");
+  std::string_view addr = s.substr(0, zone);
+  if (addr.find(':') == std::string_view::npos) return false;
+  for (char c : addr) {
+    if (!is_hexdig(c) && c != ':' && c != '.') return false;
+  }
+  if (zone != std::string_view::npos) {
+    std::string_view z = s.substr(zone + 3);
+    if (z.empty() || !is_reg_name(z)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_tchar(unsigned char c) noexcept {
+  return kTchar[c];
+}
+
+bool is_token(std::string_view s) noexcept {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!kTchar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
+
+bool is_field_value(std::string_view s) noexcept {
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (!is_field_vchar(u) && u != ' ' && u != '\t') return false;
+  }
+  return true;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool list_contains_token(std::string_view list, std::string_view token) noexcept {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    if (iequals(trim_ows(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool is_valid_host(std::string_view host) noexcept {
+  if (host.empty()) return true;
+  std::string_view port;
+  if (host.front() == '[') {
+    std::size_t close = host.find(']');
+    if (close == std::string_view::npos || !is_ip_literal_body(host.substr(1, close - 1))) {
+      return false;
+    }
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+    }
+  } else {
+    std::size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+    }
+    if (!is_reg_name(host)) return false;
+  }
+  for (char c : port) {
+    if (!is_digit(c)) return false;
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> parse_decimal(std::string_view s) noexcept {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  for (char c : s) {
+    if (!is_digit(c)) return std::nullopt;
+    auto digit = static_cast<std::uint64_t>(c - '0');
+    if (value > (kMax - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 400:
+      return "Bad Request";
+    // waitress words 413 as RFC 7231 did; RFC 9110 renamed it "Content Too Large".
+    case 413:
+      return "Request Entity Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return {};
+  }
+}
+
+bool is_hop_by_hop(std::string_view name) noexcept {
+  for (std::string_view h :
+       {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade"}) {
+    if (iequals(name, h)) return true;
+  }
+  return false;
+}
+
+}  // namespace waitron::http

@@ -1,0 +1,395 @@
+// The connection state machine, driven without sockets: the request-case table
+// (each case whole, split in two at every byte, and one byte at a time), then
+// the response side (framing, keep-alive, warnings, errors).
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+#include "core/log.hpp"
+
+#include "http/request_cases.hpp"
+#include "support/connection_driver.hpp"
+#include "support/response_reader.hpp"
+
+namespace waitron::test {
+namespace {
+
+std::string temp_dir() {
+  const char* d = std::getenv("WAITRON_TEST_TMPDIR");
+  return d ? d : "";
+}
+
+http::ConnectionSettings table_settings() {
+  http::ConnectionSettings s;
+  s.parser.max_head_bytes = 1024;
+  s.parser.max_body_bytes = 1024;
+  s.parser.inbuf_overflow = 64;
+  s.parser.temp_dir = temp_dir();
+  return s;
+}
+
+// What a case observes, printable so that a failure shows both sides.
+struct Outcome {
+  std::vector<ExpectedRequest> requests;
+  int error_status = 0;
+  bool open_after = true;
+  bool continue_sent = false;
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  std::string describe(bool with_fields) const {
+    std::ostringstream o;
+    o << "error=" << error_status << " open=" << open_after << " continue=" << continue_sent
+      << " requests=[";
+    for (auto& r : requests) {
+      o << "{" << r.method << " " << r.target << " 1." << r.minor << " body=" << r.body.size()
+        << ":" << r.body << "}";
+    }
+    o << "]";
+    if (with_fields) {
+      o << " fields=[";
+      for (auto& f : fields) o << f.first << "=" << f.second << "|";
+      o << "]";
+    }
+    return o.str();
+  }
+};
+
+Outcome expected_outcome(const RequestCase& c) {
+  Outcome o;
+  o.requests = c.requests;
+  o.error_status = c.error_status;
+  o.open_after = c.open_after;
+  o.continue_sent = c.continue_sent;
+  o.fields = c.fields;
+  return o;
+}
+
+Outcome run(const RequestCase& c, const std::vector<std::string_view>& pieces) {
+  ConnectionDriver d(table_settings());
+  for (auto p : pieces) d.send(p);
+  if (c.eof_after) d.send_eof();
+  Outcome o;
+  for (auto& r : d.requests()) {
+    o.requests.push_back(
+        ExpectedRequest{r.head.method, r.head.target, r.head.version_minor, r.body});
+  }
+  if (!d.requests().empty() && !c.fields.empty()) {
+    for (auto& f : d.requests().front().head.fields) o.fields.emplace_back(f.name, f.value);
+  } else {
+    o.fields = c.fields;
+  }
+  std::vector<bool> answers_head;
+  for (auto& r : d.requests()) answers_head.push_back(r.head.method == "HEAD");
+  for (auto& resp : read_responses(d.output(), answers_head)) {
+    if (resp.status() == 100) {
+      o.continue_sent = true;
+    } else if (resp.status() != 200) {
+      o.error_status = resp.status();
+    }
+  }
+  o.open_after = !d.connection().closing();
+  return o;
+}
+
+TEST_CASE("request table: names are unique and the table is large enough") {
+  auto cases = request_cases();
+  std::set<std::string> names;
+  for (auto& c : cases) CHECK_MESSAGE(names.insert(c.name).second, "duplicate name " << c.name);
+  CHECK(cases.size() >= 100);
+}
+
+TEST_CASE("request table: each case, whole") {
+  for (const RequestCase& c : request_cases()) {
+    bool with_fields = !c.fields.empty();
+    std::string want = expected_outcome(c).describe(with_fields);
+    std::string got = run(c, {c.input}).describe(with_fields);
+    CHECK_MESSAGE(got == want, c.name << "\n  got:  " << got << "\n  want: " << want);
+  }
+}
+
+TEST_CASE("request table: each case split in two at every byte") {
+  for (const RequestCase& c : request_cases()) {
+    bool with_fields = !c.fields.empty();
+    std::string want = expected_outcome(c).describe(with_fields);
+    std::string_view in(c.input);
+    for (std::size_t i = 1; i < in.size(); ++i) {
+      std::string got = run(c, {in.substr(0, i), in.substr(i)}).describe(with_fields);
+      if (got != want) {
+        FAIL_CHECK(c.name << " split at " << i << "\n  got:  " << got << "\n  want: " << want);
+        break;
+      }
+    }
+  }
+}
+
+TEST_CASE("request table: each case one byte at a time") {
+  for (const RequestCase& c : request_cases()) {
+    bool with_fields = !c.fields.empty();
+    std::string want = expected_outcome(c).describe(with_fields);
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < c.input.size(); ++i)
+      bytes.push_back(std::string_view(c.input).substr(i, 1));
+    std::string got = run(c, bytes).describe(with_fields);
+    CHECK_MESSAGE(got == want, c.name << " byte by byte\n  got:  " << got << "\n  want: " << want);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The response side and the ordering rules, request by request.
+
+struct Harness {
+  FixedDate date;
+  core::MemoryLogger log;
+  http::Connection conn;
+  std::string wire;
+
+  explicit Harness(std::uint64_t overflow = 1 << 20) : conn(settings(overflow), date) {}
+
+  http::ConnectionSettings settings(std::uint64_t overflow) {
+    http::ConnectionSettings s;
+    s.parser.inbuf_overflow = overflow;
+    s.parser.temp_dir = temp_dir();
+    s.logger = &log;
+    return s;
+  }
+  const std::string& out() {
+    wire += flatten(conn.take_output());
+    return wire;
+  }
+  std::unique_ptr<http::IncomingRequest> take() {
+    REQUIRE(conn.has_request());
+    return conn.take_request();
+  }
+  void respond(std::string status, std::vector<http::Field> fields, std::string_view body) {
+    REQUIRE(!conn.start_response({std::move(status), std::move(fields)}));
+    conn.write_body(body);
+    conn.finish_response();
+  }
+};
+
+TEST_CASE("pipelined requests are handed out one at a time, answered in order") {
+  Harness h;
+  std::string in;
+  for (int i = 0; i < 10; ++i) in += "GET /" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  h.conn.receive(in);
+  for (int i = 0; i < 10; ++i) {
+    auto req = h.take();
+    CHECK(req->head.target == "/" + std::to_string(i));
+    CHECK_FALSE(h.conn.has_request());  // not before this one is answered
+    CHECK_FALSE(h.conn.wants_read());
+    h.respond("200 OK", {{"Content-Length", std::to_string(req->head.target.size())}},
+              req->head.target);
+  }
+  auto responses = read_responses(h.out());
+  REQUIRE(responses.size() == 10);
+  for (int i = 0; i < 10; ++i)
+    CHECK(responses[static_cast<std::size_t>(i)].body == "/" + std::to_string(i));
+  CHECK(h.conn.wants_read());
+  CHECK_FALSE(h.conn.closing());
+}
+
+TEST_CASE("100 Continue goes out at the head, before the body, and only for a body") {
+  Harness h;
+  h.conn.receive("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+  CHECK(h.out() == "HTTP/1.1 100 Continue\r\n\r\n");
+  CHECK_FALSE(h.conn.has_request());
+  h.conn.receive("abc");
+  CHECK(read_all(h.take()->body) == "abc");
+  Harness g;
+  g.conn.receive("GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(g.conn.has_request());
+  CHECK(g.out().empty());
+}
+
+TEST_CASE("100 Continue of a pipelined request waits for the previous response") {
+  Harness h;
+  h.conn.receive(
+      "GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nExpect: 100-continue\r\n"
+      "Content-Length: 1\r\n\r\n");
+  h.take();
+  CHECK(h.out().empty());
+  h.respond("200 OK", {{"Content-Length", "1"}}, "A");
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[0].status() == 200);
+  CHECK(rs[1].status() == 100);
+  h.conn.receive("x");
+  CHECK(h.take()->head.target == "/b");
+}
+
+TEST_CASE("after an error no later byte is parsed, even a valid request") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n");
+  CHECK_FALSE(h.conn.has_request());
+  CHECK(h.conn.closing());
+  h.conn.receive("GET /later HTTP/1.1\r\n\r\n");
+  CHECK_FALSE(h.conn.has_request());
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(*rs[0].field("Connection") == "close");
+  CHECK(rs[0].body.find("Duplicate header") != std::string::npos);
+}
+
+TEST_CASE("a response with Connection: close stops the pipeline") {
+  Harness h;
+  h.conn.receive("GET /a HTTP/1.1\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  CHECK(h.conn.closing());
+  CHECK_FALSE(h.conn.has_request());
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 1);
+  CHECK(*rs[0].field("Connection") == "close");
+}
+
+TEST_CASE("chunked responses: one chunk per non-empty write, then the last chunk; keep-alive") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  REQUIRE(!h.conn.start_response({"200 OK", {}}));
+  h.conn.write_body(std::string_view("0123456789"));
+  h.conn.write_body(std::string_view(""));
+  h.conn.write_body(std::string(20000, 'x'));
+  h.conn.finish_response();
+  std::string wire = h.out();
+  std::string body_part = wire.substr(wire.find("\r\n\r\n") + 4);
+  CHECK(body_part == "A\r\n0123456789\r\n4E20\r\n" + std::string(20000, 'x') + "\r\n0\r\n\r\n");
+  CHECK_FALSE(h.conn.closing());
+  CHECK(h.conn.wants_read());
+}
+
+TEST_CASE(
+    "a body longer than Content-Length is cut, with one warning, and the connection persists") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  REQUIRE(!h.conn.start_response({"200 OK", {{"Content-Length", "3"}}}));
+  h.conn.write_body(std::string_view("hello"));
+  h.conn.write_body(std::string_view("more"));
+  h.conn.finish_response();
+  CHECK(read_responses(h.out())[0].body == "hel");
+  CHECK(h.wire.substr(h.wire.size() - 3) == "hel");
+  CHECK(h.log.count_containing(
+            "exceeded the number of bytes specified by Content-Length header (3)") == 1);
+  CHECK_FALSE(h.conn.closing());
+}
+
+TEST_CASE("a body shorter than Content-Length closes the connection, with a warning") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "10"}}, "abc");
+  CHECK(h.conn.closing());
+  CHECK_FALSE(h.conn.has_request());
+  CHECK(h.log.count_containing(
+            "application returned too few bytes (3) for specified Content-Length (10)") == 1);
+}
+
+TEST_CASE("HEAD responses carry no body and no warning; 204 bodies are dropped with a warning") {
+  Harness h;
+  h.conn.receive("HEAD / HTTP/1.1\r\n\r\n");
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "5"}}, "hello");
+  CHECK(h.out().find("hello") == std::string::npos);
+  CHECK(h.log.size() == 0);
+  CHECK_FALSE(h.conn.closing());
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  h.respond("204 No Content", {}, "ignored");
+  CHECK(h.out().find("ignored") == std::string::npos);
+  CHECK(h.log.count_containing("may not contain a message-body: (204)") == 1);
+  CHECK_FALSE(h.conn.closing());
+}
+
+TEST_CASE("HTTP/1.0 without Content-Length is close-delimited") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  h.take();
+  h.respond("200 OK", {}, "body");
+  CHECK(h.conn.closing());
+  auto rs = read_responses(h.out());
+  CHECK(*rs[0].field("Connection") == "close");
+  CHECK(rs[0].body == "body");
+}
+
+TEST_CASE("an application failure before the head becomes an error response; after it, a cut") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.0\r\n\r\n");
+  h.take();
+  CHECK(h.conn.start_response({"bogus", {}}));
+  h.conn.fail_response(500, "The server encountered an unexpected internal server error");
+  CHECK(h.conn.closing());
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].status_line == "HTTP/1.0 500 Internal Server Error");
+
+  Harness g;
+  g.conn.receive("GET / HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+  g.take();
+  REQUIRE(!g.conn.start_response({"200 OK", {}}));
+  g.conn.write_body(std::string_view("part"));
+  g.conn.abort_response();
+  CHECK(g.conn.closing());
+  CHECK_FALSE(g.conn.has_request());
+  CHECK(g.out().find("0\r\n\r\n") == std::string::npos);
+}
+
+TEST_CASE("file regions are framed like bytes and cut to Content-Length") {
+  std::string path = (temp_dir().empty() ? std::string("/tmp") : temp_dir()) + "/region.txt";
+  {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    REQUIRE(f);
+    std::fputs("0123456789", f);
+    std::fclose(f);
+  }
+  core::FileRegion whole;
+  REQUIRE(!core::FileRegion::open_file(path, whole));
+  std::remove(path.c_str());
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  REQUIRE(!h.conn.start_response({"200 OK", {{"Content-Length", "4"}}}));
+  core::FileRegion copy;
+  REQUIRE(!core::FileRegion::dup_from(whole.fd(), 0, 10, copy));
+  h.conn.write_file(std::move(copy));
+  h.conn.finish_response();
+  CHECK(read_responses(h.out())[0].body == "0123");
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  REQUIRE(!h.conn.start_response({"200 OK", {}}));
+  h.conn.write_file(std::move(whole));
+  h.conn.finish_response();
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[1].body == "0123456789");
+  CHECK(h.wire.find("A\r\n0123456789\r\n0\r\n\r\n") != std::string::npos);
+}
+
+TEST_CASE("at EOF, complete requests are still served, then the connection closes") {
+  Harness h;
+  h.conn.receive("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /partial HT");
+  h.conn.receive_eof();
+  CHECK(h.take()->head.target == "/a");
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  CHECK(h.take()->head.target == "/b");
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  CHECK_FALSE(h.conn.has_request());
+  CHECK(h.conn.closing());
+  CHECK(read_responses(h.out()).size() == 2);
+}
+
+TEST_CASE("bytes after EOF or while closing are ignored") {
+  Harness h;
+  h.conn.receive_eof();
+  CHECK(h.conn.closing());
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  CHECK_FALSE(h.conn.has_request());
+  CHECK(h.out().empty());
+}
+
+}  // namespace
+}  // namespace waitron::test

@@ -1,0 +1,126 @@
+#include <doctest/doctest.h>
+
+#include "support/error_code_printing.hpp"
+
+#include <string>
+
+#include "http/head_scanner.hpp"
+
+using namespace waitron;
+using namespace waitron::http;
+
+namespace {
+
+struct Scan {
+  HeadScanner::Status status;
+  std::error_code error;
+  std::size_t end;
+};
+
+Scan scan_all(std::string_view head, std::uint64_t limit = 1024) {
+  HeadScanner s(limit);
+  auto st = s.scan(head);
+  return {st, s.error(), s.head_end()};
+}
+
+}  // namespace
+
+TEST_CASE("a complete head ends after the empty line") {
+  std::string_view h = "GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY";
+  auto r = scan_all(h);
+  CHECK(r.status == HeadScanner::Status::complete);
+  CHECK(r.end == h.find("BODY"));
+}
+
+TEST_CASE("scanning resumes where it stopped, byte by byte") {
+  std::string h = "\r\n\r\nPOST /x HTTP/1.0\r\nA: b\r\n\r\n";
+  HeadScanner s(1024);
+  std::string so_far;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    so_far += h[i];
+    auto st = s.scan(so_far);
+    if (i + 1 < h.size())
+      REQUIRE(st == HeadScanner::Status::need_more);
+    else
+      CHECK(st == HeadScanner::Status::complete);
+  }
+  CHECK(s.request_line_begin() == 4);
+  CHECK(s.version_minor() == 0);
+}
+
+TEST_CASE("byte-level errors") {
+  CHECK(scan_all("GET / HTTP/1.1\nHost: a\r\n\r\n").error == errc::bare_cr_or_lf);
+  CHECK(scan_all("GET / HTTP/1.1\r\nHost: a\n\r\n").error == errc::bare_cr_or_lf);
+  CHECK(scan_all("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n").error == errc::bare_cr_or_lf);
+  CHECK(scan_all("GET / HTTP/1.1\r\n\r\r").error == errc::bare_cr_or_lf);
+  CHECK(scan_all(std::string("GET / HTTP/1.1\r\nA: \0\r\n\r\n", 23)).error ==
+        errc::invalid_byte_in_head);
+  CHECK(scan_all("GET / HTTP/1.1\r\nA: \x7f\r\n\r\n").error == errc::invalid_byte_in_head);
+  CHECK(scan_all("GET / HTTP/1.1\r\nA: \x0b\r\n\r\n").error == errc::invalid_byte_in_head);
+  CHECK(scan_all(" GET / HTTP/1.1\r\n\r\n").error == errc::leading_whitespace);
+  CHECK(scan_all("\r\n GET / HTTP/1.1\r\n\r\n").error == errc::leading_whitespace);
+  CHECK(scan_all("\nGET / HTTP/1.1\r\n\r\n").error == errc::bare_cr_or_lf);
+}
+
+TEST_CASE("HTAB is allowed inside field values only") {
+  CHECK(scan_all("GET / HTTP/1.1\r\nA:\tb\tc\t\r\n\r\n").status == HeadScanner::Status::complete);
+  CHECK(scan_all("GET\t/ HTTP/1.1\r\n\r\n").error == errc::invalid_request_line);
+}
+
+TEST_CASE("obs-fold is refused, on the first field line too") {
+  CHECK(scan_all("GET / HTTP/1.0\r\n Host: 0\r\n\r\n").error == errc::obs_fold);
+  CHECK(scan_all("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n").error == errc::obs_fold);
+}
+
+TEST_CASE("field line syntax") {
+  CHECK(scan_all("GET / HTTP/1.1\r\nHost : a\r\n\r\n").error == errc::invalid_field_line);
+  CHECK(scan_all("GET / HTTP/1.1\r\n: a\r\n\r\n").error == errc::invalid_field_line);
+  CHECK(scan_all("GET / HTTP/1.1\r\nHost a\r\n\r\n").error == errc::invalid_field_line);
+  CHECK(scan_all("GET / HTTP/1.1\r\nX\xe9: a\r\n\r\n").error == errc::invalid_field_line);
+  CHECK(scan_all("GET / HTTP/1.1\r\nA:\r\n\r\n").status == HeadScanner::Status::complete);
+  CHECK(check_field_line("A: \xa0 b") == std::error_code());
+}
+
+TEST_CASE("the request line") {
+  RequestLine rl;
+  CHECK(parse_request_line("GET /a?b HTTP/1.1", rl) == std::error_code());
+  CHECK(rl.method == "GET");
+  CHECK(rl.target == "/a?b");
+  CHECK(rl.version_minor == 1);
+  CHECK(parse_request_line("OPTIONS * HTTP/1.0", rl) == std::error_code());
+  CHECK(parse_request_line("GET http://h:81/p?q HTTP/1.1", rl) == std::error_code());
+  CHECK(parse_request_line("M-SEARCH * HTTP/1.1", rl) == errc::invalid_target);
+  CHECK(parse_request_line("GET  / HTTP/1.1", rl) == errc::invalid_request_line);
+  CHECK(parse_request_line("GET / HTTP/1.1 ", rl) == errc::invalid_request_line);
+  CHECK(parse_request_line("GET /", rl) == errc::invalid_request_line);
+  CHECK(parse_request_line("GET / http/1.1", rl) == errc::invalid_request_line);
+  CHECK(parse_request_line("GET / HTTP/1", rl) == errc::invalid_request_line);
+  CHECK(parse_request_line("GET / HTTP/10.1", rl) == errc::invalid_request_line);
+  CHECK(parse_request_line("get / HTTP/1.1", rl) == errc::malformed_method);
+  CHECK(parse_request_line("GET /\xa0 HTTP/1.1", rl) == errc::invalid_target);
+  CHECK(parse_request_line("GET * HTTP/1.1", rl) == errc::invalid_target);
+  CHECK(parse_request_line("GET foo HTTP/1.1", rl) == errc::invalid_target);
+  CHECK(parse_request_line("GET / HTTP/1.2", rl) == errc::version_not_supported);
+  CHECK(parse_request_line("GET / HTTP/2.0", rl) == errc::version_not_supported);
+  CHECK(parse_request_line("GET / HTTP/0.9", rl) == errc::version_not_supported);
+  CHECK(parse_request_line("FOO / HTTP/1.1", rl) == errc::method_not_implemented);
+  CHECK(parse_request_line("CONNECT a:443 HTTP/1.1", rl) == errc::method_not_implemented);
+  CHECK(parse_request_line("PRI * HTTP/2.0", rl) == errc::version_not_supported);
+}
+
+TEST_CASE("the head limit: max-1 bytes pass, max bytes fail, even when they complete it") {
+  std::string base = "GET / HTTP/1.1\r\nA: ";
+  std::string tail = "\r\n\r\n";
+  std::string h1023 = base + std::string(1023 - base.size() - tail.size(), 'x') + tail;
+  REQUIRE(h1023.size() == 1023);
+  CHECK(scan_all(h1023).status == HeadScanner::Status::complete);
+  std::string h1024 = base + std::string(1024 - base.size() - tail.size(), 'x') + tail;
+  CHECK(scan_all(h1024).error == errc::head_too_large);
+  // Leading empty lines count.
+  CHECK(scan_all("\r\n" + h1023).error == errc::head_too_large);
+  // An endless head fails at the limit, not later.
+  HeadScanner s(1024);
+  std::string endless = "GET / HTTP/1.1\r\nA: " + std::string(5000, 'x');
+  CHECK(s.scan(endless) == HeadScanner::Status::failed);
+  CHECK(s.scanned() == 1023);
+}

@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include "http/response_head.hpp"
+#include "support/error_code_printing.hpp"
+
+using namespace waitron::http;
+
+namespace {
+
+RequestHead request(int minor = 1, bool keep_alive = true, std::string method = "GET") {
+  RequestHead r;
+  r.method = std::move(method);
+  r.target = "/";
+  r.version_minor = minor;
+  r.keep_alive = keep_alive;
+  return r;
+}
+
+std::string frame(const ResponseHead& resp, const RequestHead& req, Framing& f,
+                  std::optional<std::string> ident = "waitron") {
+  std::string out;
+  REQUIRE(frame_response(resp, req, ident, "DATE", f, out) == std::error_code());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("status codes") {
+  CHECK(status_code("200 OK") == 200);
+  CHECK(status_code("599 Custom") == 599);
+  CHECK(status_code("200") == -1);
+  CHECK(status_code("20 OK") == -1);
+  CHECK(status_code("600 Nope") == -1);
+  CHECK(status_code("099 Low") == -1);
+}
+
+TEST_CASE("fields are re-capitalised and sorted; Server and Date are added") {
+  Framing f;
+  std::string out = frame({"200 OK",
+                           {{"x-lower-case", "1"},
+                            {"ETag", "e"},
+                            {"Content-Length", "2"},
+                            {"WWW-Authenticate", "w"},
+                            {"a-b", "1"},
+                            {"A-B", "2"}}},
+                          request(), f);
+  CHECK(out ==
+        "HTTP/1.1 200 OK\r\nA-B: 1\r\nA-B: 2\r\nContent-Length: 2\r\nDate: DATE\r\nEtag: e\r\n"
+        "Server: waitron\r\nWww-Authenticate: w\r\nX-Lower-Case: 1\r\n\r\n");
+  CHECK(f.kind == Framing::Kind::content_length);
+  CHECK(f.content_length == 2);
+  CHECK(f.keep_alive);
+}
+
+TEST_CASE("the application's Server and Date win; Via names waitron") {
+  Framing f;
+  std::string out = frame(
+      {"200 OK", {{"Server", "app"}, {"Date", "then"}, {"Content-Length", "0"}}}, request(), f);
+  CHECK(out.find("Server: app\r\n") != std::string::npos);
+  CHECK(out.find("Via: waitron\r\n") != std::string::npos);
+  CHECK(out.find("Date: then\r\n") != std::string::npos);
+  CHECK(out.find("DATE") == std::string::npos);
+  std::string none = frame({"200 OK", {{"Content-Length", "0"}}}, request(), f, std::nullopt);
+  CHECK(none.find("Server") == std::string::npos);
+}
+
+TEST_CASE("framing by version and length") {
+  Framing f;
+  std::string out = frame({"200 OK", {}}, request(1), f);
+  CHECK(f.kind == Framing::Kind::chunked);
+  CHECK(f.keep_alive);
+  CHECK(out.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  out = frame({"200 OK", {}}, request(0, true), f);
+  CHECK(f.kind == Framing::Kind::close_delimited);
+  CHECK_FALSE(f.keep_alive);
+  CHECK(out.find("Connection: close\r\n") != std::string::npos);
+  out = frame({"200 OK", {{"Content-Length", "5"}}}, request(0, true), f);
+  CHECK(f.keep_alive);
+  CHECK(out.find("Connection: Keep-Alive\r\n") != std::string::npos);
+  out = frame({"200 OK", {{"Content-Length", "5"}}}, request(0, false), f);
+  CHECK(out.find("Connection: close\r\n") != std::string::npos);
+  out = frame({"200 OK", {{"Content-Length", "5"}}}, request(1, false), f);
+  CHECK_FALSE(f.keep_alive);
+  CHECK(out.find("Connection: close\r\n") != std::string::npos);
+  out = frame({"200 OK", {{"Content-Length", "5"}}}, request(1, true), f);
+  CHECK(out.find("Connection") == std::string::npos);
+}
+
+TEST_CASE("HEAD, 1xx, 204 and 304 have no body") {
+  Framing f;
+  std::string out = frame({"200 OK", {{"Content-Length", "5"}}}, request(1, true, "HEAD"), f);
+  CHECK(f.kind == Framing::Kind::none);
+  CHECK(f.keep_alive);
+  CHECK(out.find("Content-Length: 5\r\n") != std::string::npos);
+  out = frame({"200 OK", {}}, request(1, true, "HEAD"), f);
+  CHECK(out.find("Transfer-Encoding") == std::string::npos);
+  out = frame({"204 No Content", {{"Content-Length", "5"}}}, request(), f);
+  CHECK(f.kind == Framing::Kind::none);
+  CHECK(out.find("Content-Length") == std::string::npos);
+  out = frame({"304 Not Modified", {{"Content-Length", "5"}}}, request(), f);
+  CHECK(out.find("Content-Length: 5") != std::string::npos);
+  out = frame({"304 Not Modified", {}}, request(), f);
+  CHECK(f.keep_alive);
+  CHECK(out.find("Transfer-Encoding") == std::string::npos);
+}
+
+TEST_CASE("malformed status or Content-Length is refused") {
+  Framing f;
+  std::string out;
+  CHECK(frame_response({"OK", {}}, request(), "w", "D", f, out));
+  CHECK(frame_response({"200 OK", {{"Content-Length", "abc"}}}, request(), "w", "D", f, out));
+  CHECK(frame_response({"200 OK", {{"Content-Length", "-1"}}}, request(), "w", "D", f, out));
+  CHECK(out.empty());
+}
