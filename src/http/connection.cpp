@@ -208,6 +208,23 @@ void Connection::finish_response() {
   advance();
 }
 
+void Connection::close_after_response() {
+  switch (state_) {
+    case State::reading:
+    case State::request_ready:
+      close_input();
+      break;
+    case State::in_app:
+      current_.keep_alive = false;
+      break;
+    case State::responding:
+      framing_.keep_alive = false;
+      break;
+    case State::closing:
+      break;
+  }
+}
+
 void Connection::abort_response() {
   if (state_ == State::responding || state_ == State::in_app) close_input();
 }

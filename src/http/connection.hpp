@@ -81,6 +81,11 @@ class Connection {
   // (500 with the given detail, say) and the connection closes.
   void fail_response(int status, std::string_view detail);
 
+  // The server is closing: end the connection after the response in progress, or now
+  // when none is (a partly received request is dropped). The response says
+  // "Connection: close" if its head has not been produced yet.
+  void close_after_response();
+
   // Output ready to send, in order.
   [[nodiscard]] bool has_output() const noexcept { return !output_.empty(); }
   [[nodiscard]] std::deque<OutputChunk> take_output() noexcept { return std::move(output_); }

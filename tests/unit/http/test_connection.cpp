@@ -382,6 +382,35 @@ TEST_CASE("at EOF, complete requests are still served, then the connection close
   CHECK(read_responses(h.out()).size() == 2);
 }
 
+TEST_CASE("close_after_response: idle closes now, in-flight closes after its response") {
+  Harness idle;
+  idle.conn.receive("GET /partial HT");
+  idle.conn.close_after_response();
+  CHECK(idle.conn.closing());
+  CHECK(idle.out().empty());
+
+  Harness busy;
+  busy.conn.receive("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+  busy.take();
+  busy.conn.close_after_response();
+  CHECK_FALSE(busy.conn.closing());
+  busy.respond("200 OK", {{"Content-Length", "1"}}, "x");
+  CHECK(busy.conn.closing());
+  CHECK_FALSE(busy.conn.has_request());
+  auto rs = read_responses(busy.out());
+  REQUIRE(rs.size() == 1);
+  CHECK(*rs[0].field("Connection") == "close");
+
+  Harness responding;
+  responding.conn.receive("GET /a HTTP/1.1\r\n\r\n");
+  responding.take();
+  REQUIRE(!responding.conn.start_response({"200 OK", {{"Content-Length", "1"}}}));
+  responding.conn.close_after_response();
+  responding.conn.write_body(std::string_view("x"));
+  responding.conn.finish_response();
+  CHECK(responding.conn.closing());
+}
+
 TEST_CASE("bytes after EOF or while closing are ignored") {
   Harness h;
   h.conn.receive_eof();

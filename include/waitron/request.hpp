@@ -1,0 +1,85 @@
+// waitron::Request: what a native application sees of one HTTP request, in WSGI's shape.
+//
+// The server builds one Request per request on the application thread that runs it and
+// destroys it when the application returns. Every view it hands out stays valid until then.
+// One application thread uses a Request at a time; only client_disconnected() may be called
+// from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace waitron {
+
+// One request field, the name as the client sent it, the value without surrounding spaces.
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// The CGI-style variables waitress puts in a WSGI environ (REQUEST_METHOD, SCRIPT_NAME,
+// PATH_INFO, QUERY_STRING, REQUEST_URI, SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL,
+// SERVER_SOFTWARE, REMOTE_ADDR, REMOTE_HOST, REMOTE_PORT, CONTENT_TYPE, CONTENT_LENGTH and
+// HTTP_* for every other field, repeated fields joined with ", "). Strings are bytes as
+// received (PEP 3333's latin-1 view).
+using Environ = std::map<std::string, std::string, std::less<>>;
+
+// The request body, read front to back. It is complete before the application starts, in
+// memory or in a temporary file past inbuf_overflow; reads never block on the network.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Copies up to n bytes into out and returns how many (0 at the end).
+  virtual std::size_t read(char* out, std::size_t n) = 0;
+  // The number of bytes not read yet.
+  [[nodiscard]] virtual std::uint64_t remaining() const = 0;
+
+  // Up to n bytes.
+  std::string read(std::size_t n);
+  // Up to and including the next '\n', at most `limit` bytes.
+  virtual std::string readline(std::size_t limit = SIZE_MAX);
+  // Everything not read yet.
+  std::string read_all();
+
+ protected:
+  BodyReader() = default;
+  BodyReader(const BodyReader&) = default;
+  BodyReader& operator=(const BodyReader&) = default;
+};
+
+class Request {
+ public:
+  virtual ~Request() = default;
+
+  [[nodiscard]] virtual std::string_view method() const = 0;
+  // The request-target exactly as sent ("/a%20b?x=1").
+  [[nodiscard]] virtual std::string_view target() const = 0;
+  // PATH_INFO: the path percent-decoded, url_prefix removed, leading slashes collapsed.
+  [[nodiscard]] virtual std::string_view path() const = 0;
+  // QUERY_STRING: the raw bytes after '?', or empty.
+  [[nodiscard]] virtual std::string_view query() const = 0;
+  // 0 for HTTP/1.0, 1 for HTTP/1.1.
+  [[nodiscard]] virtual int http_minor() const = 0;
+  [[nodiscard]] virtual const std::vector<Header>& headers() const = 0;
+  // The first field named `name` (ASCII case-insensitive).
+  [[nodiscard]] virtual std::optional<std::string_view> header(std::string_view name) const = 0;
+  [[nodiscard]] virtual const Environ& environ() const = 0;
+  // The peer: an IP address and port for TCP; "localhost" and no port for a Unix socket.
+  [[nodiscard]] virtual std::string_view remote_addr() const = 0;
+  [[nodiscard]] virtual std::optional<std::uint16_t> remote_port() const = 0;
+  [[nodiscard]] virtual BodyReader& body() = 0;
+  // True once the client is known to be gone; the application may stop early.
+  [[nodiscard]] virtual bool client_disconnected() const = 0;
+
+ protected:
+  Request() = default;
+  Request(const Request&) = default;
+  Request& operator=(const Request&) = default;
+};
+
+}  // namespace waitron

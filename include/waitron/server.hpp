@@ -1,0 +1,80 @@
+// waitron::Server: an HTTP/1.1 server on a libuv loop the host owns.
+//
+//   uv_loop_t* loop = uv_default_loop();
+//   waitron::Server server(loop, adjustments, app);
+//   server.start();                      // binds and listens; throws on failure
+//   ...                                  // the host runs its loop
+//   server.close([] { /* done */ });     // stop accepting, let in-flight requests finish
+//
+// Threads: every member function must be called on the loop's thread, the thread that runs
+// uv_run(loop). The server starts `threads` application threads of its own (libuv's shared
+// uv_queue_work pool is not used). After close()'s callback has run, the loop holds no handle
+// of the server, so the host's uv_loop_close() can return 0, and the Server may be destroyed.
+// Destroying a started server that was not closed is a programming error (it aborts).
+// Several servers may share one loop.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <waitron/adjustments.hpp>
+#include <waitron/app.hpp>
+
+namespace waitron {
+
+enum class LogLevel { debug, info, warning, error };
+// Receives the server's log lines (logger name "waitron"). Called from the loop thread and
+// from application threads, so it must be thread-safe. The default writes
+// "LEVEL:waitron:message" lines to stderr, INFO and up.
+using LogSink = std::function<void(LogLevel, std::string_view logger, std::string_view message)>;
+
+// Counters, read on the loop thread.
+struct ServerStats {
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t requests_in_flight = 0;
+  std::uint64_t requests_served = 0;
+  std::uint64_t queue_depth = 0;   // requests waiting for an application thread
+  std::uint64_t busy_threads = 0;  // application threads running a request
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+};
+
+// One address the server listens on.
+struct ListenAddress {
+  std::string host;         // numeric address, or "unix" for a Unix socket
+  std::string port;         // numeric port, or the socket's path
+  std::string url() const;  // "http://127.0.0.1:8080", "http://[::1]:8080", "http://unix:/path"
+};
+
+class Server {
+ public:
+  // Adjustments are validated here (waitron::validate()); throws std::invalid_argument.
+  Server(uv_loop_t* loop, Adjustments adjustments, std::shared_ptr<App> app, LogSink log = nullptr);
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();
+
+  // Binds every listen entry (or adopts `sockets`), listens, starts the application threads.
+  // Throws std::system_error (address in use...) or std::invalid_argument.
+  void start();
+  // Stops accepting, closes idle connections, lets requests in flight finish (their
+  // connections then close), stops the application threads, closes every handle, then
+  // calls on_closed on the loop thread. Safe to call once; later calls are ignored.
+  void close(std::function<void()> on_closed = nullptr);
+
+  [[nodiscard]] std::vector<ListenAddress> addresses() const;
+  [[nodiscard]] ServerStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace waitron

@@ -1,0 +1,254 @@
+#include "net/channel.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace waitron::net {
+
+namespace {
+
+// Reads per wake-up: bounded, like libuv's own uv__read, so one busy client cannot starve
+// the loop.
+constexpr int kReadsPerWakeup = 4;
+
+}  // namespace
+
+Channel::Channel(ChannelContext& context, core::UniqueFd fd, work::Peer peer)
+    : ctx_(context),
+      fd_(std::move(fd)),
+      peer_(std::move(peer)),
+      conn_(context.connection, *context.dates) {
+  poll_.data = this;
+}
+
+Channel::~Channel() {
+  if (pipe_) {
+    pipe_->owner = nullptr;
+    pipe_->disconnect();
+  }
+}
+
+int Channel::start() {
+  if (int rc = uv_poll_init(ctx_.loop, &poll_, fd_.get()); rc != 0) return rc;
+  poll_.data = this;
+  last_activity_ = uv_now(ctx_.loop);
+  poll_events_ = 0;
+  update_poll();
+  return 0;
+}
+
+void Channel::update_poll() {
+  if (closed_) return;
+  int events = 0;
+  if (conn_.wants_read() || lingering_) events |= UV_READABLE;
+  // While the application runs, a peer that closes is noticed without reading its bytes.
+  if (pipe_ && !peer_eof_) events |= UV_DISCONNECT;
+  if (!out_.empty()) events |= UV_WRITABLE;
+  if (events == poll_events_) return;
+  if (events == 0) {
+    uv_poll_stop(&poll_);
+  } else if (uv_poll_start(&poll_, events, &Channel::on_poll) != 0) {
+    close_now();
+    return;
+  }
+  poll_events_ = events;
+}
+
+void Channel::on_poll(uv_poll_t* handle, int status, int events) noexcept {
+  auto* self = static_cast<Channel*>(handle->data);
+  try {
+    self->handle_events(status, events);
+  } catch (...) {
+    self->close_now();
+  }
+}
+
+void Channel::handle_events(int status, int events) {
+  if (closed_) return;
+  if (status < 0) {
+    close_now();
+    return;
+  }
+  if (lingering_) {
+    linger_read();
+    return;
+  }
+  if ((events & UV_WRITABLE) != 0) flush();
+  if (closed_) return;
+  if ((events & UV_READABLE) != 0 && conn_.wants_read()) {
+    read_some();
+  } else if ((events & UV_DISCONNECT) != 0 && pipe_) {
+    // The peer closed (or reset) while its request runs; the response is still attempted.
+    peer_eof_ = true;
+    pipe_->mark_peer_closed();
+  }
+  if (closed_) return;
+  dispatch();
+  flush();
+}
+
+void Channel::read_some() {
+  for (int i = 0; i < kReadsPerWakeup && conn_.wants_read(); ++i) {
+    ssize_t n = ::read(fd_.get(), ctx_.read_buffer.data(), ctx_.read_buffer.size());
+    if (n > 0) {
+      ctx_.bytes_received += static_cast<std::uint64_t>(n);
+      last_activity_ = uv_now(ctx_.loop);
+      conn_.receive(std::string_view(ctx_.read_buffer.data(), static_cast<std::size_t>(n)));
+      if (static_cast<std::size_t>(n) < ctx_.read_buffer.size()) break;
+    } else if (n == 0) {
+      peer_eof_ = true;
+      conn_.receive_eof();
+      break;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN) {
+      break;
+    } else {
+      close_now();
+      return;
+    }
+  }
+}
+
+void Channel::dispatch() {
+  if (pipe_ || !conn_.has_request() || closed_) return;
+  auto request = conn_.take_request();
+  pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark);
+  pipe_->owner = this;
+  if (peer_eof_) pipe_->mark_peer_closed();
+  ctx_.host->submit(*this, std::move(request), pipe_);
+}
+
+void Channel::on_pipe_ready(work::ResponsePipe& pipe) noexcept {
+  if (closed_ || &pipe != pipe_.get()) return;
+  try {
+    for (auto& event : pipe.take()) {
+      if (!pipe_) break;  // finished or failed by an earlier event
+      apply(event);
+    }
+    dispatch();
+    flush();
+  } catch (...) {
+    close_now();
+  }
+}
+
+void Channel::apply(work::ResponseEvent& event) {
+  using Kind = work::ResponseEvent::Kind;
+  switch (event.kind) {
+    case Kind::start:
+      if (conn_.start_response(event.head)) {
+        // The head passed WSGI's checks but not framing's (say, Content-Length "abc").
+        conn_.fail_response(500, "The server encountered an unexpected internal server error");
+        finish_request();
+      }
+      break;
+    case Kind::bytes:
+      conn_.write_body(std::move(event.bytes));
+      break;
+    case Kind::file:
+      conn_.write_file(std::move(event.file));
+      break;
+    case Kind::finish:
+      conn_.finish_response();
+      finish_request();
+      break;
+    case Kind::abort:
+      conn_.abort_response();
+      finish_request();
+      break;
+    case Kind::fail:
+      conn_.fail_response(event.status, event.bytes);
+      finish_request();
+      break;
+  }
+}
+
+void Channel::finish_request() {
+  if (!pipe_) return;
+  // The task may still run (after a failed head or an abort): disconnecting makes its
+  // later writes fail fast instead of waiting for room nobody will make.
+  pipe_->owner = nullptr;
+  pipe_->disconnect();
+  pipe_.reset();
+  ++ctx_.requests_served;
+  last_activity_ = uv_now(ctx_.loop);
+}
+
+void Channel::flush() {
+  if (closed_) return;
+  for (auto& chunk : conn_.take_output()) out_.push(std::move(chunk));
+  if (!out_.empty()) {
+    WriteQueue::Result r = out_.flush(fd_.get());
+    ctx_.bytes_sent += r.bytes;
+    if (r.bytes > 0) last_activity_ = uv_now(ctx_.loop);
+    if (pipe_ && r.memory_bytes > 0) pipe_->sent(r.memory_bytes);
+    if (r.error != 0) {
+      close_now();  // the client is gone: EPIPE, ECONNRESET...
+      return;
+    }
+  }
+  if (out_.empty() && conn_.closing() && !pipe_) {
+    begin_close();
+    return;
+  }
+  update_poll();
+}
+
+void Channel::begin_close() {
+  if (peer_eof_) {
+    close_now();
+    return;
+  }
+  // RFC 9112 §9.6: close the write side first and drain what the client still sends, so
+  // that it reads our response instead of a reset.
+  ::shutdown(fd_.get(), SHUT_WR);
+  lingering_ = true;
+  linger_deadline_ = uv_now(ctx_.loop) + ctx_.linger_ms;
+  update_poll();
+}
+
+void Channel::linger_read() {
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    ssize_t n = ::read(fd_.get(), ctx_.read_buffer.data(), ctx_.read_buffer.size());
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    break;  // EOF or an error
+  }
+  close_now();
+}
+
+void Channel::close_when_done() noexcept {
+  if (closed_) return;
+  conn_.close_after_response();
+  try {
+    flush();
+  } catch (...) {
+    close_now();
+  }
+}
+
+void Channel::close_now() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  if (pipe_) {
+    pipe_->owner = nullptr;
+    pipe_->disconnect();
+    pipe_.reset();
+  }
+  if (poll_events_ < 0) {  // never started: no handle to close
+    ctx_.host->channel_closed(*this);
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), [](uv_handle_t* h) {
+    auto* self = static_cast<Channel*>(h->data);
+    self->fd_.reset();
+    self->ctx_.host->channel_closed(*self);
+  });
+}
+
+}  // namespace waitron::net

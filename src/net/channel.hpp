@@ -1,0 +1,122 @@
+// One accepted connection: the libuv side of an http::Connection (waitress channel.py).
+//
+// The channel watches its non-blocking socket with a uv_poll_t and does its own reads,
+// sendmsg() and sendfile() (libuv's uv_tcp_t cannot wait for writability without a
+// uv_write, which sendfile needs). It:
+// - reads while the Connection wants bytes (at most recv_bytes per read, a few reads per
+//   wake-up, so one client cannot starve the others) and feeds them in;
+// - hands a complete request to the ChannelHost with a fresh ResponsePipe, one at a time;
+// - applies the pipe's response events to the Connection and writes the output, at once
+//   when the socket takes it (the fast path) or when it becomes writable;
+// - while a request runs, watches for the peer closing (UV_DISCONNECT) so the application
+//   can see client_disconnected(); a write error disconnects the pipe, which frees a waiting
+//   application thread;
+// - closes once the Connection is closing and its output is written: the write side is shut
+//   down and the channel keeps reading (and discarding) until the peer closes or the linger
+//   time passes, so a client still sending a refused body gets the response, not a reset.
+//
+// Ownership: the ChannelHost (the server) owns every Channel and frees it in
+// channel_closed(), which the channel calls from its handle's close callback. The channel
+// owns its socket. Threads: the loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "core/unique_fd.hpp"
+#include "http/connection.hpp"
+#include "net/write_queue.hpp"
+#include "work/cgi_environ.hpp"
+#include "work/response_pipe.hpp"
+
+namespace waitron::net {
+
+class Channel;
+
+class ChannelHost {
+ public:
+  virtual ~ChannelHost() = default;
+  // Runs a request on an application thread; events come back through the pipe.
+  virtual void submit(Channel& channel, std::unique_ptr<http::IncomingRequest> request,
+                      std::shared_ptr<work::ResponsePipe> pipe) = 0;
+  // The channel's handle is closed: free it. Called from a libuv callback; must not throw.
+  virtual void channel_closed(Channel& channel) noexcept = 0;
+
+ protected:
+  ChannelHost() = default;
+  ChannelHost(const ChannelHost&) = default;
+  ChannelHost& operator=(const ChannelHost&) = default;
+};
+
+// What every channel of a server shares (loop thread only).
+struct ChannelContext {
+  uv_loop_t* loop = nullptr;
+  ChannelHost* host = nullptr;
+  work::PipeNotifier* notifier = nullptr;
+  http::DateSource* dates = nullptr;
+  http::ConnectionSettings connection;
+  std::uint64_t outbuf_high_watermark = 16777216;
+  std::span<char> read_buffer;     // shared scratch space for reads
+  std::uint64_t linger_ms = 2000;  // how long a closing channel drains its peer
+  // Counters the server reports.
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t requests_served = 0;
+};
+
+class Channel {
+ public:
+  Channel(ChannelContext& context, core::UniqueFd fd, work::Peer peer);
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  ~Channel();
+
+  // Starts watching the socket. Returns a libuv error or 0 (then the caller frees it).
+  int start();
+
+  // The pipe has events for this channel (called by the server from the uv_async).
+  void on_pipe_ready(work::ResponsePipe& pipe) noexcept;
+
+  // Closes now, without waiting for output (a timeout, a write error, a forced shutdown).
+  void close_now() noexcept;
+  // Ends the connection after the request in flight, if any (graceful server close).
+  void close_when_done() noexcept;
+
+  [[nodiscard]] const work::Peer& peer() const noexcept { return peer_; }
+  [[nodiscard]] bool request_in_flight() const noexcept { return pipe_ != nullptr; }
+  [[nodiscard]] bool closed() const noexcept { return closed_; }
+  [[nodiscard]] std::uint64_t last_activity() const noexcept { return last_activity_; }
+  [[nodiscard]] bool lingering() const noexcept { return lingering_; }
+  [[nodiscard]] std::uint64_t linger_deadline() const noexcept { return linger_deadline_; }
+
+ private:
+  static void on_poll(uv_poll_t* handle, int status, int events) noexcept;
+  void handle_events(int status, int events);
+  void read_some();
+  void linger_read();
+  void dispatch();
+  void apply(work::ResponseEvent& event);
+  void flush();
+  void update_poll();
+  void begin_close();
+  void finish_request();
+
+  ChannelContext& ctx_;
+  core::UniqueFd fd_;
+  work::Peer peer_;
+  http::Connection conn_;
+  WriteQueue out_;
+  std::shared_ptr<work::ResponsePipe> pipe_;
+  uv_poll_t poll_{};
+  int poll_events_ = -1;  // the events uv_poll is started with; -1 = not started
+  bool peer_eof_ = false;
+  bool lingering_ = false;
+  bool closed_ = false;
+  std::uint64_t linger_deadline_ = 0;
+  std::uint64_t last_activity_ = 0;
+};
+
+}  // namespace waitron::net

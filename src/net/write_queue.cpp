@@ -1,0 +1,100 @@
+#include "net/write_queue.hpp"
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+
+namespace waitron::net {
+
+namespace {
+
+constexpr std::size_t kMaxIov = 64;
+// sendfile() moves at most 0x7ffff000 bytes per call on Linux.
+constexpr std::uint64_t kMaxSendfile = 0x7ffff000;
+
+std::uint64_t chunk_size(const http::OutputChunk& c) {
+  if (auto* s = std::get_if<std::string>(&c)) return s->size();
+  return std::get<core::FileRegion>(c).length();
+}
+
+}  // namespace
+
+void WriteQueue::push(http::OutputChunk chunk) {
+  std::uint64_t n = chunk_size(chunk);
+  if (n == 0) return;
+  bytes_ += n;
+  chunks_.push_back(std::move(chunk));
+}
+
+WriteQueue::Result WriteQueue::flush(int fd) {
+  Result r;
+  while (!chunks_.empty()) {
+    if (auto* region = std::get_if<core::FileRegion>(&chunks_.front())) {
+      off_t offset = static_cast<off_t>(region->offset());
+      ssize_t n = ::sendfile(fd, region->fd(), &offset,
+                             static_cast<std::size_t>(std::min(region->length(), kMaxSendfile)));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN)
+          r.blocked = true;
+        else
+          r.error = errno;
+        return r;
+      }
+      if (n == 0) {  // the file shrank under us: the promised bytes cannot be sent
+        r.error = EIO;
+        return r;
+      }
+      auto sent = static_cast<std::uint64_t>(n);
+      region->advance(sent);
+      bytes_ -= sent;
+      r.bytes += sent;
+      if (region->length() == 0) chunks_.pop_front();
+      continue;
+    }
+    iovec iov[kMaxIov];
+    std::size_t count = 0;
+    for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIov; ++it) {
+      auto* s = std::get_if<std::string>(&*it);
+      if (!s) break;
+      std::size_t skip = count == 0 ? front_offset_ : 0;
+      iov[count].iov_base = s->data() + skip;
+      iov[count].iov_len = s->size() - skip;
+      ++count;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN)
+        r.blocked = true;
+      else
+        r.error = errno;
+      return r;
+    }
+    auto left = static_cast<std::size_t>(n);
+    bytes_ -= left;
+    r.bytes += left;
+    r.memory_bytes += left;
+    while (left > 0) {
+      auto& s = std::get<std::string>(chunks_.front());
+      std::size_t rest = s.size() - front_offset_;
+      if (left < rest) {
+        front_offset_ += left;
+        break;
+      }
+      left -= rest;
+      front_offset_ = 0;
+      chunks_.pop_front();
+    }
+  }
+  return r;
+}
+
+}  // namespace waitron::net

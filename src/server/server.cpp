@@ -1,0 +1,368 @@
+// The composition root: waitron::Server (include/waitron/server.hpp).
+//
+// It turns the Adjustments into the narrow settings each layer needs, opens the listening
+// sockets, owns the channels, the application threads and a one-second maintenance timer
+// (lingering closes, the channel_timeout sweep every cleanup_interval, accept retries), and
+// runs the graceful close. Everything here runs on the loop thread, except the log adapter,
+// which application threads call too.
+#include <waitron/server.hpp>
+
+#include <arpa/inet.h>
+
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <system_error>
+#include <unordered_map>
+
+#include "config/listen.hpp"
+#include "core/http_date.hpp"
+#include "core/log.hpp"
+#include "net/channel.hpp"
+#include "net/listener.hpp"
+#include "work/task.hpp"
+#include "work/work_queue.hpp"
+
+namespace waitron {
+
+namespace {
+
+// Forwards core log lines to the host's LogSink.
+class SinkLogger final : public core::Logger {
+ public:
+  explicit SinkLogger(LogSink sink) : sink_(std::move(sink)) {}
+  void write(core::LogLevel level, std::string_view name,
+             std::string_view message) noexcept override {
+    try {
+      sink_(static_cast<LogLevel>(level), name, message);
+    } catch (...) {
+      // A failing sink loses the line; it must not take a connection down.
+    }
+  }
+
+ private:
+  LogSink sink_;
+};
+
+}  // namespace
+
+struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSource {
+  Impl(uv_loop_t* l, Adjustments a, std::shared_ptr<App> ap, LogSink sink)
+      : loop(l), adj(std::move(a)), app(std::move(ap)) {
+    if (!loop) throw std::invalid_argument("waitron::Server needs a uv_loop_t");
+    if (!app) throw std::invalid_argument("waitron::Server needs an App");
+    if (sink)
+      logger = std::make_unique<SinkLogger>(std::move(sink));
+    else
+      logger = std::make_unique<core::StderrLogger>(core::LogLevel::info);
+    for (const std::string& w : validate(adj)) logger->write(core::LogLevel::warning, "waitron", w);
+    if (adj.threads < 1) {
+      // Inline mode (threads=0) arrives with the performance work; waitress never serves then.
+      throw std::invalid_argument("threads must be at least 1");
+    }
+
+    task.environ.server_name = adj.server_name;
+    task.environ.url_prefix = adj.url_prefix;
+    task.environ.ident = adj.ident;
+    task.expose_tracebacks = adj.expose_tracebacks;
+    task.logger = logger.get();
+
+    read_buffer.resize(static_cast<std::size_t>(std::max<std::int64_t>(adj.recv_bytes, 1)));
+    ctx.loop = loop;
+    ctx.host = this;
+    ctx.dates = this;
+    ctx.connection.parser.max_head_bytes = static_cast<std::uint64_t>(adj.max_request_header_size);
+    ctx.connection.parser.max_body_bytes = static_cast<std::uint64_t>(adj.max_request_body_size);
+    ctx.connection.parser.inbuf_overflow = static_cast<std::uint64_t>(adj.inbuf_overflow);
+    ctx.connection.ident = adj.ident;
+    ctx.connection.logger = logger.get();
+    ctx.outbuf_high_watermark = static_cast<std::uint64_t>(adj.outbuf_high_watermark);
+    ctx.read_buffer = std::span<char>(read_buffer);
+  }
+
+  ~Impl() override {
+    // A started server must be closed (and its callback run) before it is destroyed: its
+    // handles are still in the host's loop.
+    if (started && !closed) std::abort();
+  }
+
+  // --- start ---------------------------------------------------------------------------
+  void start() {
+    if (started) throw std::logic_error("waitron::Server::start() called twice");
+    // sendfile() has no MSG_NOSIGNAL: a peer that resets would kill the process. Only the
+    // default disposition is replaced; a host that handles SIGPIPE keeps its handler.
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      std::signal(SIGPIPE, SIG_IGN);
+    }
+    std::vector<net::ListenSpec> specs;
+    if (!adj.sockets.empty()) {
+      for (int fd : adj.sockets) {
+        net::ListenSpec s;
+        s.kind = net::ListenSpec::Kind::adopted;
+        s.fd = fd;
+        specs.push_back(s);
+      }
+    } else if (adj.unix_socket) {
+      net::ListenSpec s;
+      s.kind = net::ListenSpec::Kind::unix_path;
+      s.path = *adj.unix_socket;
+      s.perms = adj.unix_socket_perms;
+      specs.push_back(s);
+    } else {
+      for (const config::ResolvedAddress& r : config::resolve_listen(adj)) {
+        net::ListenSpec s;
+        s.address = r.address;
+        s.address_length = r.length;
+        specs.push_back(s);
+      }
+    }
+    std::vector<net::ListenSocket> sockets;
+    for (const net::ListenSpec& s : specs) {
+      net::ListenSocket sock;
+      if (auto ec = net::open_listen_socket(s, static_cast<int>(adj.backlog), sock)) {
+        throw std::system_error(ec, "cannot listen on " + describe(s));
+      }
+      sockets.push_back(std::move(sock));
+    }
+
+    work = std::make_unique<work::WorkQueue>(
+        loop, static_cast<unsigned>(adj.threads), [this](std::shared_ptr<work::ResponsePipe> pipe) {
+          if (auto* ch = static_cast<net::Channel*>(pipe->owner)) ch->on_pipe_ready(*pipe);
+        });
+    if (int rc = work->start(); rc != 0)
+      throw std::system_error(-rc, std::generic_category(), "uv_async_init");
+    ctx.notifier = work.get();
+    uv_timer_init(loop, &timer);
+    timer.data = this;
+    uv_timer_start(&timer, &Impl::on_timer, 1000, 1000);
+    next_cleanup = uv_now(loop) + static_cast<std::uint64_t>(adj.cleanup_interval) * 1000;
+    started = true;
+    for (auto& sock : sockets) {
+      auto listener = std::make_unique<net::Listener>(loop, std::move(sock), *this);
+      if (int rc = listener->start(); rc != 0) {
+        close(nullptr);
+        throw std::system_error(-rc, std::generic_category(), "uv_poll_init");
+      }
+      listeners.push_back(std::move(listener));
+    }
+  }
+
+  static std::string describe(const net::ListenSpec& s) {
+    switch (s.kind) {
+      case net::ListenSpec::Kind::unix_path:
+        return "unix:" + s.path;
+      case net::ListenSpec::Kind::adopted:
+        return "socket fd " + std::to_string(s.fd);
+      case net::ListenSpec::Kind::inet: {
+        std::string host, port;
+        char buf[64] = {};
+        if (s.address.ss_family == AF_INET6) {
+          auto* in6 = reinterpret_cast<const sockaddr_in6*>(&s.address);
+          inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+          return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
+        }
+        auto* in = reinterpret_cast<const sockaddr_in*>(&s.address);
+        inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+        return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
+      }
+    }
+    return "?";
+  }
+
+  // --- accepting -----------------------------------------------------------------------
+  bool may_accept() override {
+    return !closing && channels.size() < static_cast<std::size_t>(adj.connection_limit);
+  }
+
+  void accepted(net::Listener&, core::UniqueFd fd, work::Peer peer) override {
+    auto channel = std::make_unique<net::Channel>(ctx, std::move(fd), std::move(peer));
+    net::Channel* raw = channel.get();
+    channels.emplace(raw, std::move(channel));
+    ++accepted_count;
+    if (raw->start() != 0) {
+      channels.erase(raw);
+      return;
+    }
+    if (channels.size() >= static_cast<std::size_t>(adj.connection_limit) && !at_limit) {
+      at_limit = true;
+      for (auto& l : listeners) l->pause();
+      log(core::LogLevel::warning,
+          "total open connections reached the connection limit, no longer accepting new "
+          "connections");
+    }
+  }
+
+  void accept_failed(net::Listener& from, int error) override {
+    if (adj.log_socket_errors) {
+      log(core::LogLevel::warning,
+          std::string("server accept() threw an exception: ") + std::strerror(error));
+    }
+    // Retried by the next timer tick or the next closed connection, never in a tight loop.
+    from.pause();
+    accept_paused = true;
+  }
+
+  void resume_accepting() {
+    if (closing) return;
+    if (at_limit && channels.size() < static_cast<std::size_t>(adj.connection_limit)) {
+      at_limit = false;
+      log(core::LogLevel::info,
+          "total open connections dropped below the connection limit, listening again");
+    }
+    if (!at_limit) {
+      for (auto& l : listeners) l->resume();
+      accept_paused = false;
+    }
+  }
+
+  // --- channels ------------------------------------------------------------------------
+  void submit(net::Channel& channel, std::unique_ptr<http::IncomingRequest> request,
+              std::shared_ptr<work::ResponsePipe> pipe) override {
+    auto shared = std::shared_ptr<http::IncomingRequest>(std::move(request));
+    work->submit([this, shared, pipe = std::move(pipe), peer = channel.peer()]() mutable {
+      std::unique_ptr<http::IncomingRequest> owned(new http::IncomingRequest(std::move(*shared)));
+      shared.reset();
+      work::run_task(*app, std::move(owned), std::move(pipe), task, std::move(peer));
+    });
+  }
+
+  void channel_closed(net::Channel& channel) noexcept override {
+    channels.erase(&channel);
+    if (closing) {
+      maybe_finish_close();
+    } else if (at_limit || accept_paused) {
+      resume_accepting();
+    }
+  }
+
+  // --- maintenance ---------------------------------------------------------------------
+  static void on_timer(uv_timer_t* handle) noexcept {
+    static_cast<Impl*>(handle->data)->maintenance();
+  }
+
+  void maintenance() noexcept {
+    std::uint64_t now = uv_now(loop);
+    bool sweep = now >= next_cleanup;
+    if (sweep) next_cleanup = now + static_cast<std::uint64_t>(adj.cleanup_interval) * 1000;
+    std::uint64_t timeout = static_cast<std::uint64_t>(adj.channel_timeout) * 1000;
+    std::vector<net::Channel*> expired;
+    for (auto& [raw, owned] : channels) {
+      if (raw->lingering() && now >= raw->linger_deadline()) {
+        expired.push_back(raw);
+      } else if (sweep && !raw->request_in_flight() && now - raw->last_activity() >= timeout) {
+        // waitress: idle for channel_timeout and no request queued or running.
+        expired.push_back(raw);
+      }
+    }
+    for (net::Channel* ch : expired) ch->close_now();
+    if (accept_paused) resume_accepting();
+  }
+
+  // --- closing -------------------------------------------------------------------------
+  void close(std::function<void()> cb) {
+    if (closing) return;
+    closing = true;
+    on_closed = std::move(cb);
+    if (!started) {
+      closed = true;
+      if (on_closed) std::exchange(on_closed, nullptr)();
+      return;
+    }
+    for (auto& l : listeners) {
+      ++handles_closing;
+      l->close([this] { handle_closed(); });
+    }
+    std::vector<net::Channel*> all;
+    for (auto& [raw, owned] : channels) all.push_back(raw);
+    for (net::Channel* ch : all) ch->close_when_done();
+    maybe_finish_close();
+  }
+
+  void maybe_finish_close() {
+    if (!closing || !channels.empty() || finishing) return;
+    finishing = true;
+    // Every channel is gone, so no request can be dispatched any more. A task whose client
+    // vanished may still be running: joining waits for it.
+    work->stop();
+    ++handles_closing;
+    work->close([this] { handle_closed(); });
+    ++handles_closing;
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer),
+             [](uv_handle_t* h) { static_cast<Impl*>(h->data)->handle_closed(); });
+  }
+
+  void handle_closed() {
+    if (--handles_closing > 0 || !finishing) return;
+    listeners.clear();
+    closed = true;
+    if (on_closed) std::exchange(on_closed, nullptr)();
+  }
+
+  // --- misc ----------------------------------------------------------------------------
+  std::string_view http_date() override { return dates.get(std::time(nullptr)); }
+
+  void log(core::LogLevel level, const std::string& message) {
+    logger->write(level, "waitron", message);
+  }
+
+  uv_loop_t* loop;
+  Adjustments adj;
+  std::shared_ptr<App> app;
+  std::unique_ptr<core::Logger> logger;
+  work::TaskSettings task;
+  std::vector<char> read_buffer;
+  net::ChannelContext ctx;
+  core::HttpDateCache dates;
+  std::unique_ptr<work::WorkQueue> work;
+  std::vector<std::unique_ptr<net::Listener>> listeners;
+  std::unordered_map<net::Channel*, std::unique_ptr<net::Channel>> channels;
+  uv_timer_t timer{};
+  std::uint64_t next_cleanup = 0;
+  std::uint64_t accepted_count = 0;
+  bool at_limit = false;
+  bool accept_paused = false;
+  bool started = false;
+  bool closing = false;
+  bool finishing = false;
+  bool closed = false;
+  int handles_closing = 0;
+  std::function<void()> on_closed;
+};
+
+Server::Server(uv_loop_t* loop, Adjustments adjustments, std::shared_ptr<App> app, LogSink log)
+    : impl_(std::make_unique<Impl>(loop, std::move(adjustments), std::move(app), std::move(log))) {}
+
+Server::~Server() = default;
+
+void Server::start() {
+  impl_->start();
+}
+
+void Server::close(std::function<void()> on_closed) {
+  impl_->close(std::move(on_closed));
+}
+
+std::vector<ListenAddress> Server::addresses() const {
+  std::vector<ListenAddress> out;
+  for (auto& l : impl_->listeners) out.push_back(ListenAddress{l->socket().host, l->socket().port});
+  return out;
+}
+
+ServerStats Server::stats() const {
+  ServerStats s;
+  s.connections_open = impl_->channels.size();
+  s.connections_accepted = impl_->accepted_count;
+  for (auto& [raw, owned] : impl_->channels)
+    s.requests_in_flight += raw->request_in_flight() ? 1 : 0;
+  s.requests_served = impl_->ctx.requests_served;
+  if (impl_->work) {
+    s.queue_depth = impl_->work->queue_depth();
+    s.busy_threads = impl_->work->busy_threads();
+  }
+  s.bytes_received = impl_->ctx.bytes_received;
+  s.bytes_sent = impl_->ctx.bytes_sent;
+  return s;
+}
+
+}  // namespace waitron

@@ -1,0 +1,36 @@
+// The CGI variables of a request, exactly as waitress puts them in a WSGI environ
+// (waitress-behaviour.md §4.10), as plain strings. The native Request exposes them as
+// environ(); the Python bridge turns the same map into the WSGI dict. Pure function; any
+// thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "http/request_head.hpp"
+#include "waitron/request.hpp"
+
+namespace waitron::work {
+
+// What the environ needs besides the request: narrow facts from the Adjustments and the
+// connection.
+struct EnvironSettings {
+  std::string server_name = "waitress.invalid";
+  std::string url_prefix;  // "" or "/x" (slash-fixed)
+  std::optional<std::string> ident = "waitron";
+};
+
+struct Peer {
+  std::string remote_addr;                   // "127.0.0.1", or "localhost" for a Unix socket
+  std::optional<std::uint16_t> remote_port;  // none for a Unix socket
+  std::string server_port;                   // the listening port, or the socket's path
+};
+
+// PATH_INFO: the decoded path with its leading slashes collapsed and url_prefix removed.
+std::string path_info(std::string_view target, std::string_view url_prefix);
+
+Environ build_environ(const http::RequestHead& head, std::uint64_t body_length,
+                      const EnvironSettings& settings, const Peer& peer);
+
+}  // namespace waitron::work

@@ -1,0 +1,92 @@
+// The hand-off of one request's response from the application thread that produces it to
+// the loop thread that sends it.
+//
+// The application side pushes events (start, bytes, file, finish, abort, fail) and waits
+// while too many bytes are queued (outbuf_high_watermark): a slow reader makes the
+// application wait instead of the server buffering an unbounded response. The loop side
+// takes the events, reports the bytes the socket accepted, and disconnects the pipe when the
+// client goes away, which wakes a waiting application thread and makes its later pushes
+// no-ops.
+//
+// Ownership: shared (std::shared_ptr) by the running task and the channel; whichever lets
+// go last frees it. Threads: push(), wait_for_room() on the application thread; take(),
+// sent(), the owner pointer on the loop thread; disconnect(), disconnected() and
+// peer_closed() anywhere.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/file_region.hpp"
+#include "http/response_head.hpp"
+
+namespace waitron::work {
+
+struct ResponseEvent {
+  enum class Kind { start, bytes, file, finish, abort, fail };
+  Kind kind = Kind::finish;
+  http::ResponseHead head;  // start
+  std::string bytes;        // bytes; the detail of fail
+  core::FileRegion file;    // file
+  int status = 0;           // fail
+};
+
+class ResponsePipe;
+
+// Tells the loop thread that a pipe has events. Implemented by WorkQueue with a uv_async_t.
+class PipeNotifier {
+ public:
+  virtual ~PipeNotifier() = default;
+  // Any thread.
+  virtual void notify(std::shared_ptr<ResponsePipe> pipe) = 0;
+
+ protected:
+  PipeNotifier() = default;
+  PipeNotifier(const PipeNotifier&) = default;
+  PipeNotifier& operator=(const PipeNotifier&) = default;
+};
+
+class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
+ public:
+  ResponsePipe(PipeNotifier& notifier, std::uint64_t high_watermark) noexcept
+      : notifier_(notifier), high_watermark_(high_watermark) {}
+
+  // Application thread. Events pushed after disconnect() are dropped.
+  void push(ResponseEvent event);
+  // Application thread. Blocks while more than high_watermark bytes wait to be sent.
+  // Returns false once the pipe is disconnected.
+  bool wait_for_room();
+
+  // Loop thread: the events pushed so far.
+  std::vector<ResponseEvent> take();
+  // Loop thread: the socket accepted n bytes of body data.
+  void sent(std::uint64_t n);
+
+  // Any thread: the client is gone or the connection is closing; wakes the application.
+  void disconnect();
+  [[nodiscard]] bool disconnected() const noexcept { return disconnected_.load(); }
+  // Any thread: the client closed its side (EOF); the response may still be sent.
+  void mark_peer_closed() noexcept { peer_closed_.store(true); }
+  [[nodiscard]] bool peer_closed() const noexcept { return peer_closed_.load(); }
+
+  // Loop thread only: the channel serving this pipe, or null once it is gone.
+  void* owner = nullptr;
+
+ private:
+  PipeNotifier& notifier_;
+  const std::uint64_t high_watermark_;
+  std::mutex mutex_;
+  std::condition_variable room_;
+  std::vector<ResponseEvent> events_;
+  std::uint64_t pending_bytes_ = 0;  // pushed and not yet accepted by the socket
+  bool scheduled_ = false;           // a notify() is outstanding
+  std::atomic<bool> disconnected_{false};
+  std::atomic<bool> peer_closed_{false};
+};
+
+}  // namespace waitron::work

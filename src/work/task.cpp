@@ -1,0 +1,212 @@
+#include "work/task.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "http/response_head.hpp"
+#include "http/rfc9110.hpp"
+
+namespace waitron::work {
+
+namespace {
+
+bool has_cr_or_lf(std::string_view s) noexcept {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
+
+// The request body as a BodyReader over the request's buffer (memory or temp file).
+class BufferBodyReader final : public BodyReader {
+ public:
+  explicit BufferBodyReader(core::Buffer& buffer) noexcept : buffer_(buffer) {}
+  std::size_t read(char* out, std::size_t n) override {
+    std::size_t copied = 0;
+    if (buffer_.peek(0, std::span<char>(out, n), copied)) return 0;
+    buffer_.consume(copied);
+    return copied;
+  }
+  [[nodiscard]] std::uint64_t remaining() const override { return buffer_.size(); }
+  // Scans block by block instead of byte by byte.
+  std::string readline(std::size_t limit) override {
+    std::string out;
+    char block[4096];
+    while (out.size() < limit) {
+      std::size_t want = std::min(sizeof block, limit - out.size());
+      std::size_t copied = 0;
+      if (buffer_.peek(0, std::span<char>(block, want), copied) || copied == 0) break;
+      std::string_view got(block, copied);
+      std::size_t nl = got.find('\n');
+      std::size_t take = nl == std::string_view::npos ? copied : nl + 1;
+      out.append(block, take);
+      buffer_.consume(take);
+      if (nl != std::string_view::npos) break;
+    }
+    return out;
+  }
+
+ private:
+  core::Buffer& buffer_;
+};
+
+class TaskRequest final : public Request {
+ public:
+  TaskRequest(http::IncomingRequest& req, const TaskSettings& settings, const Peer& peer,
+              const ResponsePipe& pipe)
+      : req_(req),
+        peer_(peer),
+        pipe_(pipe),
+        body_(req.body),
+        environ_(build_environ(req.head, req.body_length, settings.environ, peer)) {
+    headers_.reserve(req.head.fields.size());
+    for (auto& f : req.head.fields) headers_.push_back(Header{f.name, f.value});
+  }
+  std::string_view method() const override { return req_.head.method; }
+  std::string_view target() const override { return req_.head.target; }
+  std::string_view path() const override { return environ_.find("PATH_INFO")->second; }
+  std::string_view query() const override { return environ_.find("QUERY_STRING")->second; }
+  int http_minor() const override { return req_.head.version_minor; }
+  const std::vector<Header>& headers() const override { return headers_; }
+  std::optional<std::string_view> header(std::string_view name) const override {
+    if (auto* f = req_.head.find(name)) return std::string_view(f->value);
+    return std::nullopt;
+  }
+  const Environ& environ() const override { return environ_; }
+  std::string_view remote_addr() const override { return peer_.remote_addr; }
+  std::optional<std::uint16_t> remote_port() const override { return peer_.remote_port; }
+  BodyReader& body() override { return body_; }
+  bool client_disconnected() const override { return pipe_.disconnected() || pipe_.peer_closed(); }
+
+ private:
+  http::IncomingRequest& req_;
+  const Peer& peer_;
+  const ResponsePipe& pipe_;
+  BufferBodyReader body_;
+  Environ environ_;
+  std::vector<Header> headers_;
+};
+
+class TaskResponse final : public Response {
+ public:
+  explicit TaskResponse(ResponsePipe& pipe) noexcept : pipe_(pipe) {}
+
+  void start(std::string status, std::vector<Header> headers) override {
+    if (head_sent_) throw ResponseError("start() called after the response head was sent");
+    check_response_head(status, headers);
+    head_.status = std::move(status);
+    head_.fields.clear();
+    for (auto& h : headers)
+      head_.fields.push_back(http::Field{std::move(h.name), std::move(h.value)});
+    started_ = true;
+  }
+  void write(std::string_view bytes) override { write(std::string(bytes)); }
+  void write(std::string&& bytes) override {
+    send_head();
+    if (bytes.empty()) return;
+    ResponseEvent ev;
+    ev.kind = ResponseEvent::Kind::bytes;
+    ev.bytes = std::move(bytes);
+    pipe_.push(std::move(ev));
+    if (!pipe_.wait_for_room()) throw ClientDisconnected();
+  }
+  void send_file(int fd, std::uint64_t offset, std::uint64_t length) override {
+    send_head();
+    if (length == 0) return;
+    ResponseEvent ev;
+    ev.kind = ResponseEvent::Kind::file;
+    if (auto ec = core::FileRegion::dup_from(fd, offset, length, ev.file)) {
+      throw std::system_error(ec, "send_file");
+    }
+    pipe_.push(std::move(ev));
+    if (pipe_.disconnected()) throw ClientDisconnected();
+  }
+  bool headers_sent() const override { return head_sent_; }
+
+  // After the App returned normally.
+  void finish() {
+    if (!started_) throw ResponseError("the application returned without calling start()");
+    send_head();
+    pipe_.push(ResponseEvent{ResponseEvent::Kind::finish, {}, {}, {}, 0});
+  }
+  // After the App threw.
+  void fail(std::string detail) {
+    ResponseEvent ev;
+    if (head_sent_) {
+      ev.kind = ResponseEvent::Kind::abort;
+    } else {
+      ev.kind = ResponseEvent::Kind::fail;
+      ev.status = 500;
+      ev.bytes = std::move(detail);
+    }
+    pipe_.push(std::move(ev));
+  }
+
+ private:
+  void send_head() {
+    if (head_sent_) return;
+    if (!started_) throw ResponseError("start() was not called before the body was written");
+    if (pipe_.disconnected()) throw ClientDisconnected();
+    head_sent_ = true;
+    pipe_.push(ResponseEvent{ResponseEvent::Kind::start, std::move(head_), {}, {}, 0});
+  }
+
+  ResponsePipe& pipe_;
+  http::ResponseHead head_;
+  bool started_ = false;
+  bool head_sent_ = false;
+};
+
+void log(const TaskSettings& s, core::LogLevel level, const std::string& message) {
+  if (s.logger) s.logger->write(level, "waitron", message);
+}
+
+}  // namespace
+
+void check_response_head(std::string_view status, const std::vector<Header>& headers) {
+  if (has_cr_or_lf(status)) throw ResponseError("status may not contain CR or LF");
+  if (http::status_code(status) < 0) {
+    throw ResponseError("status must be three digits, a space and a reason: \"" +
+                        std::string(status) + "\"");
+  }
+  for (const Header& h : headers) {
+    if (!http::is_token(h.name)) throw ResponseError("invalid header name \"" + h.name + "\"");
+    if (has_cr_or_lf(h.value) || !http::is_field_value(h.value)) {
+      throw ResponseError("invalid value for header \"" + h.name + "\"");
+    }
+    if (http::is_hop_by_hop(h.name)) {
+      throw ResponseError(h.name +
+                          " is a \"hop-by-hop\" header; it cannot be used by a WSGI application");
+    }
+  }
+}
+
+void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
+              std::shared_ptr<ResponsePipe> pipe, const TaskSettings& settings,
+              Peer peer) noexcept {
+  std::string path = "/";
+  try {
+    TaskRequest req(*request, settings, peer, *pipe);
+    path = std::string(req.path());
+    TaskResponse res(*pipe);
+    try {
+      app.handle(req, res);
+      res.finish();
+    } catch (const ClientDisconnected&) {
+      log(settings, core::LogLevel::info, "Client disconnected while serving " + path);
+      pipe->push(ResponseEvent{ResponseEvent::Kind::abort, {}, {}, {}, 0});
+    } catch (const std::exception& e) {
+      log(settings, core::LogLevel::error, "Exception while serving " + path + ": " + e.what());
+      res.fail(settings.expose_tracebacks
+                   ? std::string(e.what())
+                   : "The server encountered an unexpected internal server error");
+    } catch (...) {
+      log(settings, core::LogLevel::error,
+          "Exception while serving " + path + ": unknown exception");
+      res.fail("The server encountered an unexpected internal server error");
+    }
+  } catch (...) {
+    // Out of memory while building the request or an event: close the connection.
+    pipe->push(ResponseEvent{ResponseEvent::Kind::abort, {}, {}, {}, 0});
+  }
+}
+
+}  // namespace waitron::work

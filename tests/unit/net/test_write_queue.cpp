@@ -1,0 +1,107 @@
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "net/write_queue.hpp"
+
+using namespace waitron;
+using namespace waitron::net;
+
+namespace {
+
+struct SocketPair {
+  int a = -1, b = -1;
+  SocketPair() {
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
+    a = fds[0];
+    b = fds[1];
+  }
+  ~SocketPair() {
+    if (a >= 0) ::close(a);
+    if (b >= 0) ::close(b);
+  }
+  std::string drain() {
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(b, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+};
+
+core::FileRegion region_of(const std::string& content) {
+  const char* d = std::getenv("WAITRON_TEST_TMPDIR");
+  std::string path = std::string(d ? d : "/tmp") + "/wq-region.bin";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0);
+  ::unlink(path.c_str());
+  REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  return core::FileRegion(core::UniqueFd(fd), 0, content.size());
+}
+
+}  // namespace
+
+TEST_CASE("byte chunks and file regions go out in order") {
+  SocketPair sp;
+  WriteQueue q;
+  q.push(std::string("head "));
+  q.push(std::string("body "));
+  q.push(region_of("from-a-file "));
+  q.push(std::string("tail"));
+  CHECK(q.size() == 26);
+  auto r = q.flush(sp.a);
+  CHECK(r.error == 0);
+  CHECK_FALSE(r.blocked);
+  CHECK(r.bytes == 26);
+  CHECK(r.memory_bytes == 14);
+  CHECK(q.empty());
+  CHECK(sp.drain() == "head body from-a-file tail");
+}
+
+TEST_CASE("a full socket blocks the queue, which resumes where it stopped") {
+  SocketPair sp;
+  WriteQueue q;
+  std::string big(8 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  q.push(std::string(big));
+  auto r = q.flush(sp.a);
+  CHECK(r.blocked);
+  CHECK(r.bytes < big.size());
+  std::string got;
+  while (!q.empty()) {
+    got += sp.drain();
+    auto again = q.flush(sp.a);
+    CHECK(again.error == 0);
+  }
+  got += sp.drain();
+  CHECK(got == big);
+}
+
+TEST_CASE("a closed peer is an error, not a signal") {
+  SocketPair sp;
+  ::close(sp.b);
+  sp.b = -1;
+  WriteQueue q;
+  q.push(std::string("x"));
+  auto r = q.flush(sp.a);
+  CHECK(r.error == EPIPE);
+}
+
+TEST_CASE("many small chunks are batched into few writes") {
+  SocketPair sp;
+  WriteQueue q;
+  std::string want;
+  for (int i = 0; i < 200; ++i) {
+    q.push(std::to_string(i) + ",");
+    want += std::to_string(i) + ",";
+  }
+  auto r = q.flush(sp.a);
+  CHECK(r.bytes == want.size());
+  CHECK(sp.drain() == want);
+}

@@ -1,0 +1,164 @@
+// waitron::Server embedded in a loop the test owns.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include <waitron/server.hpp>
+
+using namespace waitron;
+
+namespace {
+
+std::string get(int port, std::string_view request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Adjustments local() {
+  Adjustments a;
+  a.listen = {{"127.0.0.1", "0"}};
+  a.threads = 2;
+  return a;
+}
+
+std::shared_ptr<App> hello(std::string name) {
+  return make_app([name](Request& req, Response& res) {
+    std::string body = name + " " + std::string(req.path());
+    res.start("200 OK", {{"Content-Length", std::to_string(body.size())}});
+    res.write(body);
+  });
+}
+
+LogSink quiet() {
+  return [](LogLevel, std::string_view, std::string_view) {};
+}
+
+}  // namespace
+
+TEST_CASE("two servers share one loop; after close the loop holds no handle") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  Server a(&loop, local(), hello("a"), quiet());
+  Server b(&loop, local(), hello("b"), quiet());
+  a.start();
+  b.start();
+  int pa = std::stoi(a.addresses().at(0).port);
+  int pb = std::stoi(b.addresses().at(0).port);
+  CHECK(pa != pb);
+  CHECK(a.addresses().at(0).url() == "http://127.0.0.1:" + std::to_string(pa));
+
+  std::string ra, rb;
+  uv_async_t done;
+  struct Ctx {
+    Server* a;
+    Server* b;
+    int closed = 0;
+  } ctx{&a, &b};
+  uv_async_init(&loop, &done, [](uv_async_t* h) {
+    auto* c = static_cast<Ctx*>(h->data);
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    c->a->close([c] { ++c->closed; });
+    c->b->close([c] { ++c->closed; });
+  });
+  done.data = &ctx;
+  std::thread client([&] {
+    ra = get(pa, "GET /x HTTP/1.0\r\n\r\n");
+    rb = get(pb, "GET /y HTTP/1.0\r\n\r\n");
+    uv_async_send(&done);
+  });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  client.join();
+  CHECK(ra.find("\r\n\r\na /x") != std::string::npos);
+  CHECK(rb.find("\r\n\r\nb /y") != std::string::npos);
+  CHECK(ctx.closed == 2);
+  CHECK(a.stats().requests_served == 1);
+  CHECK(a.stats().connections_accepted == 1);
+  CHECK(a.stats().connections_open == 0);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("close() lets a request in flight finish, then closes") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  std::atomic<bool> in_app{false};
+  std::atomic<bool> release{false};
+  auto app = make_app([&](Request&, Response& res) {
+    in_app = true;
+    while (!release) std::this_thread::yield();
+    res.start("200 OK", {{"Content-Length", "4"}});
+    res.write(std::string_view("done"));
+  });
+  Server s(&loop, local(), app, quiet());
+  s.start();
+  int port = std::stoi(s.addresses().at(0).port);
+  uv_async_t go;
+  uv_async_init(&loop, &go, [](uv_async_t* h) {
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    static_cast<Server*>(h->data)->close();
+  });
+  go.data = &s;
+  std::string got;
+  std::thread client([&] {
+    std::thread closer([&] {
+      while (!in_app) std::this_thread::yield();
+      uv_async_send(&go);  // close while the request runs
+      // A new connection is refused once the listener is closed; the running request
+      // is released only after close() started.
+      release = true;
+    });
+    got = get(port, "GET / HTTP/1.1\r\n\r\n");
+    closer.join();
+  });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  client.join();
+  CHECK(got.find("Connection: close\r\n") != std::string::npos);
+  CHECK(got.find("\r\n\r\ndone") != std::string::npos);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("start() fails cleanly when the address is taken") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  Server first(&loop, local(), hello("1"), quiet());
+  first.start();
+  Adjustments same = local();
+  same.listen = {{"127.0.0.1", first.addresses().at(0).port}};
+  Server second(&loop, same, hello("2"), quiet());
+  CHECK_THROWS_AS(second.start(), std::system_error);
+  second.close();
+  first.close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("invalid adjustments are refused at construction") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  Adjustments bad = local();
+  bad.trusted_proxy_headers = {"x-forwarded-for"};
+  CHECK_THROWS_AS(Server(&loop, bad, hello("x"), quiet()), std::invalid_argument);
+  CHECK_THROWS_AS(Server(&loop, local(), nullptr, quiet()), std::invalid_argument);
+  CHECK(uv_loop_close(&loop) == 0);
+}

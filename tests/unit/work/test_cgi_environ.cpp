@@ -1,0 +1,86 @@
+#include <doctest/doctest.h>
+
+#include "work/cgi_environ.hpp"
+
+using namespace waitron;
+using namespace waitron::work;
+
+namespace {
+
+http::RequestHead head(std::string method, std::string target, std::vector<http::Field> fields,
+                       int minor = 1) {
+  http::RequestHead h;
+  h.method = std::move(method);
+  h.target = std::move(target);
+  h.fields = std::move(fields);
+  h.version_minor = minor;
+  return h;
+}
+
+Peer tcp_peer() {
+  return Peer{"127.0.0.1", 40000, "8080"};
+}
+
+}  // namespace
+
+TEST_CASE("the CGI keys waitress sets") {
+  auto env = build_environ(head("POST", "/a%20b?x=1#f",
+                                {{"Content-Type", "text/plain"},
+                                 {"Content-Length", "3"},
+                                 {"X-Thing", "1"},
+                                 {"x-thing", "2"},
+                                 {"Cookie", "a"}}),
+                           3, EnvironSettings{}, tcp_peer());
+  CHECK(env["REQUEST_METHOD"] == "POST");
+  CHECK(env["SCRIPT_NAME"] == "");
+  CHECK(env["PATH_INFO"] == "/a b");
+  CHECK(env["QUERY_STRING"] == "x=1");
+  CHECK(env["REQUEST_URI"] == "/a%20b?x=1#f");
+  CHECK(env["SERVER_NAME"] == "waitress.invalid");
+  CHECK(env["SERVER_PORT"] == "8080");
+  CHECK(env["SERVER_PROTOCOL"] == "HTTP/1.1");
+  CHECK(env["SERVER_SOFTWARE"] == "waitron");
+  CHECK(env["REMOTE_ADDR"] == "127.0.0.1");
+  CHECK(env["REMOTE_HOST"] == "127.0.0.1");
+  CHECK(env["REMOTE_PORT"] == "40000");
+  CHECK(env["CONTENT_TYPE"] == "text/plain");
+  CHECK(env["CONTENT_LENGTH"] == "3");
+  CHECK(env["HTTP_X_THING"] == "1, 2");
+  CHECK(env["HTTP_COOKIE"] == "a");
+  CHECK(env.count("HTTP_CONTENT_LENGTH") == 0);
+}
+
+TEST_CASE("chunked bodies: decoded CONTENT_LENGTH, no Transfer-Encoding") {
+  auto h = head("POST", "/", {{"Transfer-Encoding", "chunked"}});
+  h.chunked = true;
+  auto env = build_environ(h, 42, EnvironSettings{}, tcp_peer());
+  CHECK(env["CONTENT_LENGTH"] == "42");
+  CHECK(env.count("HTTP_TRANSFER_ENCODING") == 0);
+}
+
+TEST_CASE("Unix peers, no ident, HTTP/1.0") {
+  EnvironSettings s;
+  s.ident = std::nullopt;
+  auto env =
+      build_environ(head("GET", "/", {}, 0), 0, s, Peer{"localhost", std::nullopt, "/tmp/s.sock"});
+  CHECK(env["REMOTE_ADDR"] == "localhost");
+  CHECK(env["REMOTE_PORT"] == "None");
+  CHECK(env["SERVER_PORT"] == "/tmp/s.sock");
+  CHECK(env["SERVER_PROTOCOL"] == "HTTP/1.0");
+  CHECK(env.count("SERVER_SOFTWARE") == 0);
+  CHECK(env.count("CONTENT_LENGTH") == 0);
+}
+
+TEST_CASE("PATH_INFO: leading slashes collapse; url_prefix hit, miss and exact") {
+  CHECK(path_info("///abc", "") == "/abc");
+  CHECK(path_info("//a//b", "") == "/a//b");
+  CHECK(path_info("", "") == "");
+  CHECK(path_info("/app", "/app") == "");
+  CHECK(path_info("/app/x", "/app") == "/x");
+  CHECK(path_info("/apple", "/app") == "/apple");
+  CHECK(path_info("//app/x", "/app") == "/x");
+  CHECK(path_info("/%2Fapp", "") == "/app");
+  EnvironSettings s;
+  s.url_prefix = "/app";
+  CHECK(build_environ(head("GET", "/apple", {}), 0, s, tcp_peer())["SCRIPT_NAME"] == "/app");
+}

@@ -1,0 +1,184 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "work/task.hpp"
+
+using namespace waitron;
+using namespace waitron::work;
+using Kind = ResponseEvent::Kind;
+
+namespace {
+
+struct NullNotifier final : PipeNotifier {
+  void notify(std::shared_ptr<ResponsePipe>) override {}
+};
+
+struct Run {
+  std::vector<ResponseEvent> events;
+  core::MemoryLogger log;
+};
+
+std::unique_ptr<http::IncomingRequest> request(std::string target, std::string body = "") {
+  const char* d = std::getenv("WAITRON_TEST_TMPDIR");
+  auto r = std::make_unique<http::IncomingRequest>(1 << 20, d ? d : "");
+  r->head.method = "POST";
+  r->head.target = std::move(target);
+  r->head.fields = {{"Content-Length", std::to_string(body.size())}, {"X-A", "1"}};
+  REQUIRE(!r->body.append(body));
+  r->body_length = body.size();
+  return r;
+}
+
+void run(Run& out, App& app, std::unique_ptr<http::IncomingRequest> req, bool tracebacks = false) {
+  NullNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 1 << 30);
+  TaskSettings s;
+  s.expose_tracebacks = tracebacks;
+  s.logger = &out.log;
+  run_task(app, std::move(req), pipe, s, Peer{"127.0.0.1", 1234, "80"});
+  out.events = pipe->take();
+}
+
+std::vector<Kind> kinds(const Run& r) {
+  std::vector<Kind> k;
+  for (auto& e : r.events) k.push_back(e.kind);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("a normal response: the head goes out with the first write, then bytes, then finish") {
+  auto app = make_app([](Request& req, Response& res) {
+    CHECK(req.method() == "POST");
+    CHECK(req.path() == "/p");
+    CHECK(req.query() == "q=1");
+    CHECK(req.header("x-a") == "1");
+    CHECK(req.environ().at("HTTP_X_A") == "1");
+    CHECK(req.remote_port() == 1234);
+    CHECK(req.body().readline() == "line1\n");
+    CHECK(req.body().read(3) == "lin");
+    CHECK(req.body().read_all() == "e2");
+    CHECK_FALSE(req.client_disconnected());
+    res.start("200 OK", {{"Content-Length", "5"}});
+    CHECK_FALSE(res.headers_sent());
+    res.write(std::string_view(""));
+    CHECK(res.headers_sent());
+    res.write(std::string("hello"));
+  });
+  Run r;
+  run(r, *app, request("/p?q=1", "line1\nline2"));
+  CHECK(kinds(r) == std::vector<Kind>{Kind::start, Kind::bytes, Kind::finish});
+  CHECK(r.events[0].head.status == "200 OK");
+  CHECK(r.events[1].bytes == "hello");
+}
+
+TEST_CASE("start() may be called again until the head is sent") {
+  auto app = make_app([](Request&, Response& res) {
+    res.start("200 OK", {});
+    res.start("404 Not Found", {{"X", "y"}});
+  });
+  Run r;
+  run(r, *app, request("/"));
+  CHECK(kinds(r) == std::vector<Kind>{Kind::start, Kind::finish});
+  CHECK(r.events[0].head.status == "404 Not Found");
+}
+
+TEST_CASE("an exception before the head becomes a 500; its text only with expose_tracebacks") {
+  auto app = make_app([](Request&, Response&) { throw std::runtime_error("secret detail"); });
+  Run hidden;
+  run(hidden, *app, request("/x"));
+  REQUIRE(kinds(hidden) == std::vector<Kind>{Kind::fail});
+  CHECK(hidden.events[0].status == 500);
+  CHECK(hidden.events[0].bytes.find("secret") == std::string::npos);
+  CHECK(hidden.log.count_containing("Exception while serving /x") == 1);
+  Run shown;
+  run(shown, *app, request("/x"), true);
+  CHECK(shown.events[0].bytes.find("secret detail") != std::string::npos);
+}
+
+TEST_CASE("an exception after the head aborts the response") {
+  auto app = make_app([](Request&, Response& res) {
+    res.start("200 OK", {});
+    res.write(std::string_view("partial"));
+    throw std::runtime_error("late");
+  });
+  Run r;
+  run(r, *app, request("/"));
+  CHECK(kinds(r) == std::vector<Kind>{Kind::start, Kind::bytes, Kind::abort});
+}
+
+TEST_CASE("returning without start(), or writing before it, is a 500") {
+  Run none;
+  auto silent = make_app([](Request&, Response&) {});
+  run(none, *silent, request("/"));
+  CHECK(kinds(none) == std::vector<Kind>{Kind::fail});
+  Run early;
+  auto eager = make_app([](Request&, Response& res) { res.write(std::string_view("x")); });
+  run(early, *eager, request("/"));
+  CHECK(kinds(early) == std::vector<Kind>{Kind::fail});
+}
+
+TEST_CASE("WSGI's checks on the status and fields") {
+  CHECK_NOTHROW(check_response_head("200 OK", {{"Content-Type", "text/plain"}}));
+  CHECK_THROWS_AS(check_response_head("200", {}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK\r\nX: y", {}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"Bad Name", "x"}}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\r\nInjected: 1"}}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\nb"}}), ResponseError);
+  for (const char* h : {"Connection", "keep-alive", "Transfer-Encoding", "Upgrade", "Trailer", "TE",
+                        "Proxy-Authenticate", "Proxy-Authorization"}) {
+    CHECK_THROWS_AS(check_response_head("200 OK", {{h, "x"}}), ResponseError);
+  }
+}
+
+TEST_CASE("a disconnected client makes write() throw; the task logs it and aborts") {
+  NullNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 1 << 30);
+  pipe->disconnect();
+  bool threw = false;
+  auto app = make_app([&](Request& req, Response& res) {
+    CHECK(req.client_disconnected());
+    res.start("200 OK", {});
+    try {
+      res.write(std::string_view("x"));
+    } catch (const ClientDisconnected&) {
+      threw = true;
+      throw;
+    }
+  });
+  core::MemoryLogger log;
+  TaskSettings s;
+  s.logger = &log;
+  run_task(*app, request("/gone"), pipe, s, Peer{});
+  CHECK(threw);
+  CHECK(log.count_containing("Client disconnected while serving /gone") == 1);
+}
+
+TEST_CASE("send_file() duplicates the descriptor into a file region") {
+  const char* d = std::getenv("WAITRON_TEST_TMPDIR");
+  std::string path = std::string(d ? d : "/tmp") + "/task-file.txt";
+  FILE* f = std::fopen(path.c_str(), "w");
+  REQUIRE(f);
+  std::fputs("0123456789", f);
+  std::fclose(f);
+  int fd = ::open(path.c_str(), O_RDONLY);
+  std::remove(path.c_str());
+  auto app = make_app([&](Request&, Response& res) {
+    res.start("200 OK", {});
+    res.send_file(fd, 2, 5);
+  });
+  Run r;
+  run(r, *app, request("/"));
+  ::close(fd);  // the region has its own descriptor
+  REQUIRE(kinds(r) == std::vector<Kind>{Kind::start, Kind::file, Kind::finish});
+  char buf[8] = {};
+  std::size_t copied = 0;
+  REQUIRE(!r.events[1].file.read(0, std::span<char>(buf, 8), copied));
+  CHECK(std::string(buf, copied) == "23456");
+}
