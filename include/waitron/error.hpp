@@ -40,8 +40,10 @@ enum class errc {
   method_not_implemented,
   transfer_encoding_not_implemented,
   version_not_supported,
-  // 500: the server could not store the body (temporary file failure).
+  // 500: the server could not store the body (temporary file failure), or ran out of
+  // memory while parsing.
   body_buffer_failed,
+  internal_error,
 };
 
 const std::error_category& error_category() noexcept;

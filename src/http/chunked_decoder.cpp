@@ -10,6 +10,10 @@ namespace waitron::http {
 
 namespace {
 
+// A chunk size is at most 16 significant hex digits; leading zeros are allowed, up to
+// this many digits in all, so that a size line cannot grow without bound.
+constexpr int kMaxSizeDigits = 32;
+
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -69,12 +73,13 @@ ChunkedDecoder::Status ChunkedDecoder::fail(std::error_code ec) noexcept {
 ChunkedDecoder::Status ChunkedDecoder::finish_size_line() noexcept {
   if (!is_valid_chunk_extension(line_)) return fail(errc::invalid_chunk_extension);
   line_.clear();
+  // The whole chunk is judged before any of it is stored:
+  // wire_bytes_ + chunk_size_ >= max, written so that it cannot overflow.
   if (chunk_size_ == 0) {
+    if (wire_bytes_ >= limits_.max_body_bytes) return fail(errc::body_too_large);
     state_ = State::trailer_start;
     return Status::need_more;
   }
-  // The whole chunk is judged before any of it is stored.
-  // wire_bytes_ + chunk_size_ >= max, written so that it cannot overflow.
   if (wire_bytes_ >= limits_.max_body_bytes ||
       chunk_size_ >= limits_.max_body_bytes - wire_bytes_) {
     return fail(errc::body_too_large);
@@ -103,18 +108,24 @@ ChunkedDecoder::Status ChunkedDecoder::decode(std::string_view in, std::size_t& 
       continue;
     }
     char c = in[i++];
-    // Framing bytes count toward the body limit, judged at the next chunk
-    // header; what they can add before it is bounded by the caps on size
-    // digits, extensions and trailers.
+    // Framing bytes count toward the body limit, judged at each chunk header
+    // (the last one included); what they can add in between is bounded by the
+    // caps on size digits and extensions. Trailer bytes have their own cap.
     ++wire_bytes_;
+    bool in_trailer = state_ == State::trailer_start || state_ == State::trailer_line ||
+                      state_ == State::trailer_lf || state_ == State::final_lf;
+    if (in_trailer && ++trailer_bytes_ >= limits_.max_trailer_bytes) {
+      return result(fail(errc::trailer_too_large));
+    }
     switch (state_) {
       case State::size: {
         int v = hex_value(c);
         if (v >= 0) {
           // Leading zeros are allowed; a size past 64 bits is an error.
-          if ((chunk_size_ >> 60) != 0) return result(fail(errc::invalid_chunk_size));
+          if ((chunk_size_ >> 60) != 0 || ++size_digits_ > kMaxSizeDigits) {
+            return result(fail(errc::invalid_chunk_size));
+          }
           chunk_size_ = chunk_size_ * 16 + static_cast<std::uint64_t>(v);
-          ++size_digits_;
         } else if (size_digits_ == 0) {
           return result(fail(errc::invalid_chunk_size));  // chunk-size = 1*HEXDIG
         } else if (c == ';') {
@@ -159,9 +170,6 @@ ChunkedDecoder::Status ChunkedDecoder::decode(std::string_view in, std::size_t& 
         state_ = State::trailer_line;
         [[fallthrough]];
       case State::trailer_line:
-        if (++trailer_bytes_ >= limits_.max_trailer_bytes) {
-          return result(fail(errc::trailer_too_large));
-        }
         if (c == '\r') {
           state_ = State::trailer_lf;
         } else if (c == '\n') {
@@ -172,7 +180,6 @@ ChunkedDecoder::Status ChunkedDecoder::decode(std::string_view in, std::size_t& 
         break;
       case State::trailer_lf:
         if (c != '\n' || check_field_line(line_)) return result(fail(errc::invalid_trailer));
-        trailer_bytes_ += 2;
         line_.clear();
         state_ = State::trailer_start;
         break;

@@ -17,7 +17,10 @@
 //   toward max_request_body_size too);
 // - chunk_extension_too_long when one chunk's extensions pass
 //   max_extension_bytes;
-// - trailer_too_large when the trailer section reaches max_trailer_bytes.
+// - trailer_too_large when the trailer section (its final CRLF included)
+//   reaches max_trailer_bytes;
+// - invalid_chunk_size for a size of more than 32 hex digits, leading zeros
+//   included.
 //
 // One decoder per request; the loop thread only.
 #pragma once

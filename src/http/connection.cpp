@@ -12,6 +12,11 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Small writes are merged into one string chunk up to this size; larger ones
 // become chunks of their own.
 constexpr std::size_t kMergeLimit = 16 * 1024;
+// Consumed input is erased once this much has accumulated in front of the unread part.
+constexpr std::size_t kCompactAt = 16 * 1024;
+// Bytes a client may send ahead while its request is served (pipelining); past this the
+// connection ends after the current response instead of buffering without limit.
+constexpr std::size_t kMaxAheadSlack = 64 * 1024;
 
 }  // namespace
 
@@ -20,6 +25,15 @@ Connection::Connection(ConnectionSettings settings, DateSource& dates)
 
 void Connection::receive(std::string_view bytes) {
   if (state_ == State::closing || eof_) return;  // never parsed: see the contract
+  if (state_ != State::reading &&
+      buffered_input() + bytes.size() > settings_.parser.max_head_bytes + kMaxAheadSlack) {
+    // Far more pipelined input than one head: serve the request in flight, then close.
+    input_.clear();
+    input_pos_ = 0;
+    close_after_response();
+    eof_ = true;  // nothing more is taken from this client
+    return;
+  }
   input_.append(bytes);
   if (state_ == State::reading) advance();
 }
@@ -60,7 +74,7 @@ void Connection::advance() {
       case Parser::Event::message_complete:
         ready_ = parser_.take_request();
         state_ = State::request_ready;
-        if (input_pos_ > kMergeLimit) {
+        if (input_pos_ > kCompactAt) {
           input_.erase(0, input_pos_);
           input_pos_ = 0;
         }
@@ -68,8 +82,10 @@ void Connection::advance() {
       case Parser::Event::failed: {
         std::error_code ec = parser_.error();
         ErrorLimits limits{settings_.parser.max_head_bytes, settings_.parser.max_body_bytes};
-        emit(error_response(error_status(ec), error_detail(ec, limits),
-                            parser_.error_version_minor(), settings_.ident, dates_.http_date()));
+        std::string detail =
+            parser_.error_detail().empty() ? error_detail(ec, limits) : parser_.error_detail();
+        emit(error_response(error_status(ec), detail, parser_.error_version_minor(),
+                            settings_.ident, dates_.http_date()));
         close_input();
         return;
       }
@@ -90,6 +106,7 @@ std::unique_ptr<IncomingRequest> Connection::take_request() {
 }
 
 std::error_code Connection::start_response(const ResponseHead& head) {
+  if (state_ != State::in_app) return std::make_error_code(std::errc::operation_not_permitted);
   std::string bytes;
   Framing framing;
   if (auto ec =

@@ -22,6 +22,8 @@
 //   connection (one warning), as waitress does.
 // - At the peer's EOF, complete requests already received are still served,
 //   then the connection closes; an incomplete one is dropped silently.
+// - Bytes received while a request is served are kept for the next request, up to one
+//   head plus 64 KiB; a client that sends more ends its connection after the response.
 //
 // Threads: one Connection belongs to the loop thread; every member function
 // must be called there. The request handed out moves to the application.
@@ -34,6 +36,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "core/file_region.hpp"
 #include "core/log.hpp"
@@ -64,11 +67,12 @@ class Connection {
   [[nodiscard]] bool has_request() const noexcept { return state_ == State::request_ready; }
   [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
 
-  // The response to the request taken last. Precondition for
-  // start_response() and fail_response(): a request was taken and no
-  // response was started for it. The others require a started response.
-  // start_response() fails (and changes nothing) when the status or the
-  // Content-Length field is malformed; the caller then fails the request.
+  // The response to the request taken last. start_response() and fail_response() act only
+  // when a request was taken and no response was started for it; the others only on a
+  // started response; otherwise they do nothing (start_response() then returns
+  // operation_not_permitted). start_response() also fails, changing nothing, when the
+  // status is malformed or 1xx or the Content-Length field is malformed; the caller then
+  // fails the request with fail_response().
   std::error_code start_response(const ResponseHead& head);
   void write_body(std::string_view bytes);
   void write_body(std::string&& bytes);
@@ -88,7 +92,9 @@ class Connection {
 
   // Output ready to send, in order.
   [[nodiscard]] bool has_output() const noexcept { return !output_.empty(); }
-  [[nodiscard]] std::deque<OutputChunk> take_output() noexcept { return std::move(output_); }
+  [[nodiscard]] std::deque<OutputChunk> take_output() { return std::exchange(output_, {}); }
+  // Received bytes not parsed yet (bounded while a request is served).
+  [[nodiscard]] std::size_t buffered_input() const noexcept { return input_.size() - input_pos_; }
 
   // The network layer should read more bytes now.
   [[nodiscard]] bool wants_read() const noexcept { return state_ == State::reading && !eof_; }

@@ -32,6 +32,12 @@ bool is_alpha(char c) noexcept {
 bool is_absolute_form(std::string_view t) noexcept {
   std::size_t sep = t.find("://");
   if (sep == std::string_view::npos || sep == 0 || !is_alpha(t[0])) return false;
+  // RFC 9110 §4.2.1: an http(s) URI with an empty host is invalid.
+  std::string_view rest = t.substr(sep + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  std::size_t at = authority.rfind('@');
+  std::string_view host = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  if (host.empty() || host[0] == ':') return false;
   for (char c : t.substr(0, sep)) {
     if (!is_alpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.') {
       return false;
@@ -74,6 +80,8 @@ std::error_code parse_request_line(std::string_view line, RequestLine& out) noex
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1')) {
     return errc::version_not_supported;
   }
+  // From here on the version is known, and errors are answered in it.
+  out.version_minor = version[7] - '0';
   if (!is_known_method(method)) return errc::method_not_implemented;
   // origin-form, absolute-form, or asterisk-form for OPTIONS (RFC 9112 §3.2).
   // authority-form belongs to CONNECT, which is not implemented.
@@ -145,6 +153,7 @@ HeadScanner::Status HeadScanner::scan(std::string_view head) noexcept {
         std::string_view line = head.substr(line_begin_, pos_ - 1 - line_begin_);
         if (auto ec = parse_request_line(line, rl)) {
           error_ = ec;
+          version_minor_ = rl.version_minor;
           return Status::failed;
         }
         version_minor_ = rl.version_minor;

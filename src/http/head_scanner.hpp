@@ -14,7 +14,8 @@
 // - no obs-fold (RFC 9112 §5.2: a server may reject it with 400);
 // - each field line is `field-name ":" OWS field-value OWS` with no space
 //   before the colon (RFC 9112 §5.1).
-// The scan is linear in the head's length: each byte is looked at once.
+// The scan is linear in the head's length: each byte is classified once, and each
+// line is checked once more when its CRLF arrives.
 //
 // One scanner per connection, used by the loop thread only.
 #pragma once

@@ -63,6 +63,7 @@ Parser::Event Parser::fail(std::error_code ec, int version_minor) {
 }
 
 std::unique_ptr<IncomingRequest> Parser::take_request() {
+  if (stage_ != Stage::complete) return nullptr;
   std::unique_ptr<IncomingRequest> done = std::move(request_);
   start_message();
   return done;
@@ -76,6 +77,10 @@ Parser::Event Parser::feed(std::string_view in, std::size_t& consumed) {
       // the limit, so nothing past it is ever needed.
       std::size_t room = static_cast<std::size_t>(
           std::min<std::uint64_t>(limits_.max_head_bytes - head_buf_.size(), in.size()));
+      if (room == 0 && !in.empty()) {
+        // max_request_header_size 0 (or a full buffer): nothing can ever be a head.
+        return fail(errc::head_too_large, -1);
+      }
       std::size_t before = head_buf_.size();
       head_buf_.append(in.substr(0, room));
       HeadScanner::Status s = scanner_.scan(head_buf_);
@@ -83,6 +88,11 @@ Parser::Event Parser::feed(std::string_view in, std::size_t& consumed) {
         consumed = room;
         // waitress answers 431 with an HTTP/1.0 status line, whatever the request.
         int minor = scanner_.error() == errc::head_too_large ? -1 : scanner_.version_minor();
+        if (scanner_.error() == errc::malformed_method) {
+          std::string_view line = std::string_view(head_buf_).substr(scanner_.request_line_begin());
+          error_detail_ =
+              "Malformed HTTP method \"" + std::string(line.substr(0, line.find(' '))) + "\"";
+        }
         return fail(scanner_.error(), minor);
       }
       if (s == HeadScanner::Status::need_more) {
@@ -133,6 +143,7 @@ Parser::Event Parser::finish_head() {
   host_count_ = content_length_count_ = content_type_count_ = transfer_encoding_count_ = 0;
   transfer_encoding_chunked_ = connection_close_ = connection_keep_alive_ = false;
   field_error_.clear();
+  error_detail_.clear();
 
   llhttp_init(&llhttp_, HTTP_REQUEST, &settings_);
   llhttp_.data = this;
@@ -205,6 +216,7 @@ int Parser::on_method(llhttp_t* p, const char* at, std::size_t n) noexcept {
     self(p).request_->head.method.append(at, n);
     return 0;
   } catch (...) {
+    self(p).field_error_ = errc::internal_error;  // out of memory: a 500, not a 400
     return -1;
   }
 }
@@ -214,6 +226,7 @@ int Parser::on_url(llhttp_t* p, const char* at, std::size_t n) noexcept {
     self(p).request_->head.target.append(at, n);
     return 0;
   } catch (...) {
+    self(p).field_error_ = errc::internal_error;  // out of memory: a 500, not a 400
     return -1;
   }
 }
@@ -223,6 +236,7 @@ int Parser::on_header_field(llhttp_t* p, const char* at, std::size_t n) noexcept
     self(p).field_name_.append(at, n);
     return 0;
   } catch (...) {
+    self(p).field_error_ = errc::internal_error;  // out of memory: a 500, not a 400
     return -1;
   }
 }
@@ -232,6 +246,7 @@ int Parser::on_header_value(llhttp_t* p, const char* at, std::size_t n) noexcept
     self(p).field_value_.append(at, n);
     return 0;
   } catch (...) {
+    self(p).field_error_ = errc::internal_error;  // out of memory: a 500, not a 400
     return -1;
   }
 }
@@ -246,16 +261,20 @@ int Parser::on_header_value_complete(llhttp_t* p) noexcept {
     // X-Auth-User once CGI turns '-' into '_' (its 1.0.0 security fix).
     if (name.find('_') != std::string::npos) return 0;
     RequestHead& head = s.request_->head;
+    auto duplicate = [&] {
+      s.field_error_ = errc::duplicate_field;
+      s.error_detail_ = "Duplicate header: " + name;
+    };
     // RFC 9110 §7.2 and RFC 9112 §3.2: one valid Host at most.
     if (iequals(name, "host")) {
       if (++s.host_count_ > 1)
-        s.field_error_ = errc::duplicate_field;
+        duplicate();
       else if (!is_valid_host(value))
         s.field_error_ = errc::invalid_host;
     } else if (iequals(name, "content-length")) {
       // RFC 9110 §8.6: 1*DIGIT. A list, even of equal values, is refused.
       if (++s.content_length_count_ > 1) {
-        s.field_error_ = errc::duplicate_field;
+        duplicate();
       } else if (auto v = parse_decimal(value)) {
         head.content_length = *v;
       } else {
@@ -263,7 +282,7 @@ int Parser::on_header_value_complete(llhttp_t* p) noexcept {
       }
     } else if (iequals(name, "content-type")) {
       // waitress refuses a second Content-Type (its duplicate-header fix).
-      if (++s.content_type_count_ > 1) s.field_error_ = errc::duplicate_field;
+      if (++s.content_type_count_ > 1) duplicate();
     } else if (iequals(name, "transfer-encoding")) {
       ++s.transfer_encoding_count_;
       s.transfer_encoding_chunked_ = iequals(value, "chunked");
@@ -280,6 +299,7 @@ int Parser::on_header_value_complete(llhttp_t* p) noexcept {
     head.fields.push_back(Field{std::move(name), std::move(value)});
     return s.field_error_ ? HPE_USER : 0;
   } catch (...) {
+    self(p).field_error_ = errc::internal_error;  // out of memory: a 500, not a 400
     return -1;
   }
 }

@@ -22,8 +22,9 @@
 // - failed: error() says why; the parser must not be fed again (after an
 //   error no later byte on the connection may be interpreted).
 //
-// One parser per connection, used by the loop thread only. No callback or
-// exception leaves it: llhttp's callbacks are noexcept trampolines.
+// One parser per connection, used by the loop thread only. No exception crosses
+// llhttp: its callbacks are noexcept trampolines that turn a failure into an error
+// code. feed() itself may throw std::bad_alloc.
 #pragma once
 
 #include <llhttp.h>
@@ -63,11 +64,15 @@ class Parser {
   [[nodiscard]] const RequestHead& head() const noexcept { return request_->head; }
   // True between head_complete and message_complete when a body follows.
   [[nodiscard]] bool expects_body() const noexcept;
-  // After message_complete: the request. The parser starts the next message.
+  // After message_complete: the request, and the parser starts the next message.
+  // At any other time: nullptr, and nothing changes.
   [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
 
   // After failed.
   [[nodiscard]] std::error_code error() const noexcept { return error_; }
+  // After failed: a detail naming the culprit where waitress names one
+  // ("Duplicate header: Host", "Malformed HTTP method \"get\""), else empty.
+  [[nodiscard]] const std::string& error_detail() const noexcept { return error_detail_; }
   // The HTTP minor version to answer an error with: the request's once its
   // request line was valid, else -1 (unknown).
   [[nodiscard]] int error_version_minor() const noexcept { return error_version_minor_; }
@@ -116,6 +121,7 @@ class Parser {
   std::error_code field_error_;
 
   std::error_code error_;
+  std::string error_detail_;
   int error_version_minor_ = -1;
 };
 

@@ -38,15 +38,17 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
                                const std::optional<std::string>& ident, std::string_view date,
                                Framing& framing, std::string& out) {
   int code = status_code(response.status);
-  if (code < 0) return std::make_error_code(std::errc::invalid_argument);
+  // A 1xx is an interim response (RFC 9110 §15.2): a client would keep waiting for the final
+  // one and pair the next response with this request. waitron refuses it as a final status.
+  if (code < 200) return std::make_error_code(std::errc::invalid_argument);
 
   std::vector<Field> fields;
   fields.reserve(response.fields.size() + 5);
   std::optional<std::uint64_t> app_length;
   bool has_server = false;
   bool has_date = false;
-  // RFC 9110 §8.6: no Content-Length in a 1xx or 204 response.
-  bool strip_length = code < 200 || code == 204;
+  // RFC 9110 §8.6: no Content-Length in a 204 response.
+  bool strip_length = code == 204;
   for (const Field& f : response.fields) {
     if (iequals(f.name, "content-length")) {
       app_length = parse_decimal(trim_ows(f.value));
@@ -58,11 +60,11 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
     fields.push_back(Field{capitalise(f.name), f.value});
   }
 
-  // RFC 9112 §6.3: HEAD, 1xx, 204 and 304 responses end with their head.
+  // RFC 9112 §6.3: HEAD, 204 and 304 responses end with their head.
   // waitress sends a HEAD response's body if the app writes one; waitron
   // does not (RFC 9110 §9.3.2).
   bool keep_alive = request.keep_alive;
-  bool bodiless = request.is_head_method() || code < 200 || code == 204 || code == 304;
+  bool bodiless = request.is_head_method() || code == 204 || code == 304;
   if (bodiless) {
     framing.kind = Framing::Kind::none;
     if (app_length && !strip_length) {

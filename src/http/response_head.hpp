@@ -45,7 +45,7 @@ struct Framing {
     content_length,   // exactly content_length bytes follow
     chunked,          // HTTP/1.1 with no known length
     close_delimited,  // HTTP/1.0 with no known length: the body ends at close
-    none,             // HEAD, 1xx, 204, 304: no body whatever the app writes
+    none,             // HEAD, 204, 304: no body whatever the app writes
   };
   Kind kind = Kind::none;
   std::uint64_t content_length = 0;  // with content_length
@@ -57,8 +57,8 @@ struct Framing {
 int status_code(std::string_view status) noexcept;
 
 // Decides the framing and writes the head into `out` (appending). Fails with
-// std::errc::invalid_argument when the status or the application's
-// Content-Length is malformed.
+// std::errc::invalid_argument when the status is malformed or a 1xx (not a final
+// response), or the application's Content-Length is malformed.
 std::error_code frame_response(const ResponseHead& response, const RequestHead& request,
                                const std::optional<std::string>& ident, std::string_view date,
                                Framing& framing, std::string& out);

@@ -38,8 +38,8 @@ bool is_valid_host(std::string_view host) noexcept;
 // 1*DIGIT as an unsigned 64-bit value, or nullopt (sign, space, overflow).
 std::optional<std::uint64_t> parse_decimal(std::string_view s) noexcept;
 
-// The reason phrase waitron sends for a status code ("Bad Request"), or an
-// empty view for codes it never generates itself.
+// The reason phrase of a status code ("Bad Request"), or an empty view for a code
+// RFC 9110 does not name.
 std::string_view reason_phrase(int status) noexcept;
 
 // Hop-by-hop fields an application may not set (RFC 9110 §7.6.1, PEP 3333):

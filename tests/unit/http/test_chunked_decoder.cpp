@@ -104,3 +104,32 @@ TEST_CASE("decoding split at every byte gives the same body") {
     CHECK(test::read_all(body) == "Wikipedia");
   }
 }
+
+TEST_CASE("regression: the last chunk's framing counts too; size lines are bounded") {
+  ChunkedLimits limits{1024, 4096, 1024};
+  std::string zeros = "3\r\nabc\r\n" + std::string(2000, '0') + "\r\n\r\n";
+  auto r = decode(zeros, limits);
+  CHECK(r.status == ChunkedDecoder::Status::failed);
+  CHECK(decode("0000000000000000000000000000000001\r\nx\r\n0\r\n\r\n").error ==
+        errc::invalid_chunk_size);
+  CHECK(decode("00000000000000000001\r\nx\r\n0\r\n\r\n").body == "x");
+}
+
+TEST_CASE("regression: trailer bytes are counted once each, final CRLF included") {
+  ChunkedLimits limits{1 << 20, 4096, 64};
+  auto section = [](std::vector<std::string> lines) {
+    std::string s = "0\r\n";
+    for (auto& l : lines) s += l + "\r\n";
+    return s + "\r\n";
+  };
+  // 62 bytes of lines + CRLFs, plus the final CRLF: 64 in all, which is the limit.
+  std::string one_line = "X: " + std::string(57, 'a');  // 60 + 2 + 2 = 64
+  CHECK(decode(section({one_line}), limits).error == errc::trailer_too_large);
+  std::string shorter = "X: " + std::string(56, 'a');  // 59 + 2 + 2 = 63
+  CHECK(decode(section({shorter}), limits).status == ChunkedDecoder::Status::complete);
+  std::string a = "A: " + std::string(26, 'a');  // 29 + 2
+  std::string b = "B: " + std::string(26, 'b');  // 29 + 2, + 2 = 64
+  CHECK(decode(section({a, b}), limits).error == errc::trailer_too_large);
+  std::string b2 = "B: " + std::string(25, 'b');  // 63 in all
+  CHECK(decode(section({a, b2}), limits).status == ChunkedDecoder::Status::complete);
+}

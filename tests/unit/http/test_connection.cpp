@@ -411,6 +411,79 @@ TEST_CASE("close_after_response: idle closes now, in-flight closes after its res
   CHECK(responding.conn.closing());
 }
 
+// Regressions from the review of the protocol engine.
+
+TEST_CASE("regression: a 1xx final status is refused, so no response desync can follow") {
+  Harness h;
+  h.conn.receive("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+  h.take();
+  CHECK(h.conn.start_response({"103 Early Hints", {}}));
+  h.conn.fail_response(500, "The server encountered an unexpected internal server error");
+  CHECK(h.conn.closing());
+  CHECK_FALSE(h.conn.has_request());
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 1);
+  CHECK(rs[0].status() == 500);
+}
+
+TEST_CASE("regression: start_response is refused outside its state") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  h.conn.fail_response(500, "boom");
+  CHECK(h.conn.start_response({"200 OK", {{"Content-Length", "0"}}}));
+  h.conn.finish_response();
+  h.conn.receive("GET /smuggled HTTP/1.1\r\n\r\n");
+  CHECK(h.conn.closing());
+  CHECK_FALSE(h.conn.has_request());
+
+  Harness twice;
+  twice.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  twice.take();
+  REQUIRE(!twice.conn.start_response({"200 OK", {}}));
+  CHECK(twice.conn.start_response({"500 Oops", {}}));
+  CHECK(twice.out().find("500 Oops") == std::string::npos);
+}
+
+TEST_CASE("regression: max_request_header_size=0 answers 431 instead of buffering forever") {
+  FixedDate date;
+  http::ConnectionSettings s;
+  s.parser.max_head_bytes = 0;
+  http::Connection conn(s, date);
+  conn.receive(std::string(4096, 'A'));
+  CHECK(conn.closing());
+  CHECK(flatten(conn.take_output()).find(" 431 ") != std::string::npos);
+}
+
+TEST_CASE("regression: input arriving while a request is busy is bounded") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  std::string flood(1 << 20, 'x');
+  for (int i = 0; i < 8; ++i) {
+    h.conn.receive(flood);
+    CHECK(h.conn.buffered_input() <= (1u << 20));  // one head (256 KiB) plus 64 KiB at most
+  }
+  CHECK_FALSE(h.conn.wants_read());
+  // The request in flight still gets its response; nothing after it is parsed.
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  CHECK(h.conn.closing());
+  CHECK_FALSE(h.conn.has_request());
+}
+
+TEST_CASE("regression: error responses name the duplicate field and the bad method") {
+  Harness dup;
+  dup.conn.receive("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n");
+  CHECK(dup.out().find("Duplicate header: host") != std::string::npos);
+  Harness method;
+  method.conn.receive("get / HTTP/1.1\r\n\r\n");
+  CHECK(method.out().find("Malformed HTTP method \"get\"") != std::string::npos);
+  // A well-formed request line with an unknown method is answered in its own version.
+  Harness unknown;
+  unknown.conn.receive("FOO / HTTP/1.1\r\n\r\n");
+  CHECK(unknown.out().rfind("HTTP/1.1 501 Not Implemented\r\n", 0) == 0);
+}
+
 TEST_CASE("bytes after EOF or while closing are ignored") {
   Harness h;
   h.conn.receive_eof();

@@ -201,3 +201,20 @@ TEST_CASE("in_message tells a partial request from an idle connection") {
   p.feed("GE", consumed);
   CHECK(p.in_message());
 }
+
+TEST_CASE("regression: take_request() hands out nothing before the message is complete") {
+  Parser p(limits());
+  std::size_t consumed = 0;
+  REQUIRE(p.feed("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", consumed) ==
+          Parser::Event::head_complete);
+  CHECK(p.take_request() == nullptr);
+  CHECK(p.feed("abc", consumed) == Parser::Event::message_complete);
+  CHECK(test::read_all(p.take_request()->body) == "abc");
+}
+
+TEST_CASE("regression: an empty host with a port, and an absolute-form without a host") {
+  CHECK(error_of("GET / HTTP/1.1\r\nHost: :80\r\n\r\n") == errc::invalid_host);
+  CHECK(error_of("GET http:// HTTP/1.1\r\n\r\n") == errc::invalid_target);
+  CHECK(error_of("GET http:///p HTTP/1.1\r\n\r\n") == errc::invalid_target);
+  CHECK(error_of("GET / HTTP/1.1\r\nHost:\r\n\r\n") == std::error_code());
+}

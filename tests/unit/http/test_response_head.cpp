@@ -104,6 +104,14 @@ TEST_CASE("HEAD, 1xx, 204 and 304 have no body") {
   CHECK(out.find("Transfer-Encoding") == std::string::npos);
 }
 
+TEST_CASE("a 1xx status is not a final response and is refused") {
+  Framing f;
+  std::string out;
+  CHECK(frame_response({"100 Continue", {}}, request(), "w", "D", f, out));
+  CHECK(frame_response({"103 Early Hints", {}}, request(), "w", "D", f, out));
+  CHECK(out.empty());
+}
+
 TEST_CASE("malformed status or Content-Length is refused") {
   Framing f;
   std::string out;

@@ -68,6 +68,7 @@ TEST_CASE("reason phrases and hop-by-hop fields") {
   CHECK(reason_phrase(413) == "Request Entity Too Large");
   CHECK(reason_phrase(505) == "HTTP Version Not Supported");
   CHECK(reason_phrase(299).empty());
+  CHECK(reason_phrase(503) == "Service Unavailable");
   for (const char* h : {"Connection", "keep-alive", "Proxy-Authenticate", "proxy-authorization",
                         "TE", "Trailer", "Transfer-Encoding", "upgrade"}) {
     CHECK_MESSAGE(is_hop_by_hop(h), h);
