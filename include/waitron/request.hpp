@@ -29,15 +29,25 @@ struct Header {
 // received (PEP 3333's latin-1 view).
 using Environ = std::map<std::string, std::string, std::less<>>;
 
-// The request body, read front to back. It is complete before the application starts, in
-// memory or in a temporary file past inbuf_overflow; reads never block on the network.
+// The request body. It is complete before the application starts, in memory or in a
+// temporary file past inbuf_overflow; reads never block on the network. read() and its
+// helpers move a position from the front; read_at() and contiguous() give random access
+// without moving it.
 class BodyReader {
  public:
   virtual ~BodyReader() = default;
-  // Copies up to n bytes into out and returns how many (0 at the end).
+  // Copies up to n bytes from the position into out, advances, and returns how many (0 at
+  // the end).
   virtual std::size_t read(char* out, std::size_t n) = 0;
-  // The number of bytes not read yet.
+  // The number of bytes after the position.
   [[nodiscard]] virtual std::uint64_t remaining() const = 0;
+  // The body's whole length.
+  [[nodiscard]] virtual std::uint64_t size() const = 0;
+  // Copies up to n bytes starting `offset` bytes into the body; returns how many.
+  virtual std::size_t read_at(std::uint64_t offset, char* out, std::size_t n) const = 0;
+  // The whole body as one view while it is in memory (zero-copy access), else nullopt.
+  // Valid as long as the Request.
+  [[nodiscard]] virtual std::optional<std::string_view> contiguous() const = 0;
 
   // Up to n bytes.
   std::string read(std::size_t n);

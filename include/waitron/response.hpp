@@ -47,6 +47,7 @@ class Response {
   // Sends body bytes (copied, or moved without a copy).
   virtual void write(std::string_view bytes) = 0;
   virtual void write(std::string&& bytes) = 0;
+  void write(const char* bytes) { write(std::string_view(bytes)); }
   // Sends `length` bytes of the file open at `fd` from `offset`, with sendfile, without
   // reading them through the application. The server duplicates fd; the caller keeps it.
   virtual void send_file(int fd, std::uint64_t offset, std::uint64_t length) = 0;

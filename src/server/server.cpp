@@ -27,6 +27,10 @@ namespace waitron {
 
 namespace {
 
+// How long close() lets requests in flight finish before it cuts them (waitress waits 5 s
+// for its threads). The deployment issue makes this the shutdown_timeout option.
+constexpr std::uint64_t kShutdownGraceMs = 5000;
+
 // Forwards core log lines to the host's LogSink.
 class SinkLogger final : public core::Logger {
  public:
@@ -243,6 +247,20 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
 
   void maintenance() noexcept {
     std::uint64_t now = uv_now(loop);
+    if (closing) {
+      // Past the grace period, requests still in flight are cut: their application threads
+      // are released (writes throw ClientDisconnected), as waitress cancels its tasks.
+      if (now >= close_deadline) {
+        std::vector<net::Channel*> all;
+        for (auto& [raw, owned] : channels) all.push_back(raw);
+        if (!all.empty()) {
+          log(core::LogLevel::warning,
+              "closing " + std::to_string(all.size()) +
+                  " connection(s) still busy after the shutdown grace period");
+        }
+        for (net::Channel* ch : all) ch->close_now();
+      }
+    }
     bool sweep = now >= next_cleanup;
     if (sweep) next_cleanup = now + static_cast<std::uint64_t>(adj.cleanup_interval) * 1000;
     std::uint64_t timeout = static_cast<std::uint64_t>(adj.channel_timeout) * 1000;
@@ -263,6 +281,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   void close(std::function<void()> cb) {
     if (closing) return;
     closing = true;
+    close_deadline = uv_now(loop) + kShutdownGraceMs;
     on_closed = std::move(cb);
     if (!started) {
       closed = true;
@@ -319,6 +338,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   std::unordered_map<net::Channel*, std::unique_ptr<net::Channel>> channels;
   uv_timer_t timer{};
   std::uint64_t next_cleanup = 0;
+  std::uint64_t close_deadline = 0;
   std::uint64_t accepted_count = 0;
   bool at_limit = false;
   bool accept_paused = false;

@@ -15,37 +15,46 @@ bool has_cr_or_lf(std::string_view s) noexcept {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
-// The request body as a BodyReader over the request's buffer (memory or temp file).
+// The request body as a BodyReader over the request's complete buffer (memory or temp
+// file). Reads never consume the buffer, so random access stays possible.
 class BufferBodyReader final : public BodyReader {
  public:
-  explicit BufferBodyReader(core::Buffer& buffer) noexcept : buffer_(buffer) {}
+  explicit BufferBodyReader(const core::Buffer& buffer) noexcept : buffer_(buffer) {}
   std::size_t read(char* out, std::size_t n) override {
-    std::size_t copied = 0;
-    if (buffer_.peek(0, std::span<char>(out, n), copied)) return 0;
-    buffer_.consume(copied);
+    std::size_t copied = read_at(position_, out, n);
+    position_ += copied;
     return copied;
   }
-  [[nodiscard]] std::uint64_t remaining() const override { return buffer_.size(); }
+  [[nodiscard]] std::uint64_t remaining() const override { return buffer_.size() - position_; }
+  [[nodiscard]] std::uint64_t size() const override { return buffer_.size(); }
+  std::size_t read_at(std::uint64_t offset, char* out, std::size_t n) const override {
+    std::size_t copied = 0;
+    if (offset >= buffer_.size() || buffer_.peek(offset, std::span<char>(out, n), copied)) return 0;
+    return copied;
+  }
+  [[nodiscard]] std::optional<std::string_view> contiguous() const override {
+    return buffer_.memory_view();
+  }
   // Scans block by block instead of byte by byte.
   std::string readline(std::size_t limit) override {
     std::string out;
     char block[4096];
     while (out.size() < limit) {
-      std::size_t want = std::min(sizeof block, limit - out.size());
-      std::size_t copied = 0;
-      if (buffer_.peek(0, std::span<char>(block, want), copied) || copied == 0) break;
-      std::string_view got(block, copied);
-      std::size_t nl = got.find('\n');
-      std::size_t take = nl == std::string_view::npos ? copied : nl + 1;
+      std::size_t got = read_at(position_, block, std::min(sizeof block, limit - out.size()));
+      if (got == 0) break;
+      std::string_view view(block, got);
+      std::size_t nl = view.find('\n');
+      std::size_t take = nl == std::string_view::npos ? got : nl + 1;
       out.append(block, take);
-      buffer_.consume(take);
+      position_ += take;
       if (nl != std::string_view::npos) break;
     }
     return out;
   }
 
  private:
-  core::Buffer& buffer_;
+  const core::Buffer& buffer_;
+  std::uint64_t position_ = 0;
 };
 
 class TaskRequest final : public Request {

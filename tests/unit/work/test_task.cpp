@@ -64,6 +64,13 @@ TEST_CASE("a normal response: the head goes out with the first write, then bytes
     CHECK(req.body().readline() == "line1\n");
     CHECK(req.body().read(3) == "lin");
     CHECK(req.body().read_all() == "e2");
+    CHECK(req.body().remaining() == 0);
+    CHECK(req.body().size() == 11);
+    char buf[5];
+    CHECK(req.body().read_at(6, buf, 5) == 5);
+    CHECK(std::string(buf, 5) == "line2");
+    CHECK(req.body().read_at(11, buf, 5) == 0);
+    CHECK(req.body().contiguous() == std::string_view("line1\nline2"));
     CHECK_FALSE(req.client_disconnected());
     res.start("200 OK", {{"Content-Length", "5"}});
     CHECK_FALSE(res.headers_sent());
