@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace waitron {
@@ -69,5 +70,23 @@ struct Adjustments {
 // Listen entries are not resolved here: that is config::resolve_listen(), done at bind time.
 // Any thread may call it; it only reads the socket descriptors it is given.
 std::vector<std::string> validate(Adjustments& adjustments);
+
+// One option given by name, as keyword arguments, a JSON file or the command line give
+// them: None, a string, an integer, a boolean, a list of strings or a list of integers.
+// Every option accepts strings too, through its converter ("8080", "true", "a b").
+using OptionValue = std::variant<std::monostate, std::string, std::int64_t, bool,
+                                 std::vector<std::string>, std::vector<std::int64_t>>;
+struct NamedOption {
+  std::string name;
+  OptionValue value;
+};
+
+// waitress's Adjustments(**kw): converts each named value with its option's converter and
+// applies waitress's rules in waitress's order (an unknown name is "Unknown adjustment
+// 'name'"; host/port/listen/sockets/unix_socket exclusivity is by presence). Appends the
+// warnings to log to `warnings` when given. Throws std::invalid_argument with waitress's
+// message. Any thread.
+Adjustments make_adjustments(const std::vector<NamedOption>& options,
+                             std::vector<std::string>* warnings = nullptr);
 
 }  // namespace waitron

@@ -50,6 +50,7 @@ struct ServerStats {
 struct ListenAddress {
   std::string host;         // numeric address, or "unix" for a Unix socket
   std::string port;         // numeric port, or the socket's path
+  int fd = -1;              // the listening socket, owned by the server
   std::string url() const;  // "http://127.0.0.1:8080", "http://[::1]:8080", "http://unix:/path"
 };
 

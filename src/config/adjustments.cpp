@@ -705,3 +705,19 @@ std::vector<std::string> validate(Adjustments& adjustments) {
 }
 
 }  // namespace waitron
+
+namespace waitron {
+
+Adjustments make_adjustments(const std::vector<NamedOption>& options,
+                             std::vector<std::string>* warnings) {
+  std::vector<config::NamedValue> values;
+  values.reserve(options.size());
+  for (const NamedOption& o : options) values.push_back(config::NamedValue{o.name, o.value, ""});
+  config::Applied applied = config::apply(values);
+  if (warnings) {
+    warnings->insert(warnings->end(), applied.warnings.begin(), applied.warnings.end());
+  }
+  return std::move(applied.adjustments);
+}
+
+}  // namespace waitron

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -33,6 +34,8 @@ namespace waitron::config {
 using StringList = std::vector<std::string>;
 using IntList = std::vector<std::int64_t>;
 using Value = std::variant<std::monostate, std::string, std::int64_t, bool, StringList, IntList>;
+static_assert(std::is_same_v<Value, waitron::OptionValue>,
+              "config::Value and the public waitron::OptionValue are one type");
 
 // One option setting. `origin` says where it came from and prefixes every error about it
 // ("config.json: option \"threads\" at /threads"); empty for the command line and C++,

@@ -365,7 +365,9 @@ void Server::close(std::function<void()> on_closed) {
 
 std::vector<ListenAddress> Server::addresses() const {
   std::vector<ListenAddress> out;
-  for (auto& l : impl_->listeners) out.push_back(ListenAddress{l->socket().host, l->socket().port});
+  for (auto& l : impl_->listeners) {
+    out.push_back(ListenAddress{l->socket().host, l->socket().port, l->socket().fd.get()});
+  }
   return out;
 }
 
