@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,8 +47,11 @@ class BodyReader {
   // Copies up to n bytes starting `offset` bytes into the body; returns how many.
   virtual std::size_t read_at(std::uint64_t offset, char* out, std::size_t n) const = 0;
   // The whole body as one view while it is in memory (zero-copy access), else nullopt.
-  // Valid as long as the Request.
+  // Valid as long as this reader (or one shared from it) exists.
   [[nodiscard]] virtual std::optional<std::string_view> contiguous() const = 0;
+  // A new reader over the same body, at position 0, that keeps the body alive after the
+  // request ends (for a Python wsgi.input an application may keep).
+  [[nodiscard]] virtual std::shared_ptr<BodyReader> share() const = 0;
 
   // Up to n bytes.
   std::string read(std::size_t n);

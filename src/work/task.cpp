@@ -19,7 +19,8 @@ bool has_cr_or_lf(std::string_view s) noexcept {
 // file). Reads never consume the buffer, so random access stays possible.
 class BufferBodyReader final : public BodyReader {
  public:
-  explicit BufferBodyReader(const core::Buffer& buffer) noexcept : buffer_(buffer) {}
+  explicit BufferBodyReader(std::shared_ptr<const http::IncomingRequest> request) noexcept
+      : request_(std::move(request)), buffer_(request_->body) {}
   std::size_t read(char* out, std::size_t n) override {
     std::size_t copied = read_at(position_, out, n);
     position_ += copied;
@@ -34,6 +35,9 @@ class BufferBodyReader final : public BodyReader {
   }
   [[nodiscard]] std::optional<std::string_view> contiguous() const override {
     return buffer_.memory_view();
+  }
+  [[nodiscard]] std::shared_ptr<BodyReader> share() const override {
+    return std::make_shared<BufferBodyReader>(request_);
   }
   // Scans block by block instead of byte by byte.
   std::string readline(std::size_t limit) override {
@@ -53,21 +57,23 @@ class BufferBodyReader final : public BodyReader {
   }
 
  private:
+  std::shared_ptr<const http::IncomingRequest> request_;  // keeps the buffer alive
   const core::Buffer& buffer_;
   std::uint64_t position_ = 0;
 };
 
 class TaskRequest final : public Request {
  public:
-  TaskRequest(http::IncomingRequest& req, const TaskSettings& settings, const Peer& peer,
-              const ResponsePipe& pipe)
-      : req_(req),
+  TaskRequest(std::shared_ptr<http::IncomingRequest> req, const TaskSettings& settings,
+              const Peer& peer, const ResponsePipe& pipe)
+      : owned_(req),
+        req_(*req),
         peer_(peer),
         pipe_(pipe),
-        body_(req.body),
-        environ_(build_environ(req.head, req.body_length, settings.environ, peer)) {
-    headers_.reserve(req.head.fields.size());
-    for (auto& f : req.head.fields) headers_.push_back(Header{f.name, f.value});
+        body_(std::move(req)),
+        environ_(build_environ(req_.head, req_.body_length, settings.environ, peer)) {
+    headers_.reserve(req_.head.fields.size());
+    for (auto& f : req_.head.fields) headers_.push_back(Header{f.name, f.value});
   }
   std::string_view method() const override { return req_.head.method; }
   std::string_view target() const override { return req_.head.target; }
@@ -86,6 +92,7 @@ class TaskRequest final : public Request {
   bool client_disconnected() const override { return pipe_.disconnected() || pipe_.peer_closed(); }
 
  private:
+  std::shared_ptr<http::IncomingRequest> owned_;
   http::IncomingRequest& req_;
   const Peer& peer_;
   const ResponsePipe& pipe_;
@@ -193,7 +200,8 @@ void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
               Peer peer) noexcept {
   std::string path = "/";
   try {
-    TaskRequest req(*request, settings, peer, *pipe);
+    TaskRequest req(std::shared_ptr<http::IncomingRequest>(std::move(request)), settings, peer,
+                    *pipe);
     path = std::string(req.path());
     TaskResponse res(*pipe);
     try {

@@ -1,0 +1,51 @@
+// Forwards the server's log lines to Python's logging module.
+//
+// The loop thread must never take the GIL, so the sink only queues lines; a thread of the
+// forwarder's own takes the GIL and calls logging.getLogger(name).log(level, message).
+// Ownership: shared by the sink (held by the server) and its owner. Threads: the sink may
+// be called from any thread; stop() must be called without the GIL (it waits for the
+// thread, which needs the GIL to flush); the destructor calls stop().
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <waitron/server.hpp>
+
+namespace waitron::python {
+
+class LogForwarder {
+ public:
+  LogForwarder();
+  ~LogForwarder();
+  LogForwarder(const LogForwarder&) = delete;
+  LogForwarder& operator=(const LogForwarder&) = delete;
+
+  [[nodiscard]] LogSink sink();
+  // Flushes what is queued and ends the thread. Idempotent.
+  void stop();
+
+ private:
+  struct Line {
+    LogLevel level;
+    std::string logger;
+    std::string message;
+  };
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Line> lines;
+    bool stopping = false;
+  };
+
+  void run();
+
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
+};
+
+}  // namespace waitron::python

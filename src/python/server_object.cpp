@@ -1,0 +1,304 @@
+#include "python/server_object.hpp"
+
+#include <uv.h>
+
+#include <csignal>
+#include <memory>
+#include <mutex>
+#include <system_error>
+
+#include <waitron/server.hpp>
+
+#include "python/log_forwarder.hpp"
+#include "python/python_values.hpp"
+#include "python/wsgi_app.hpp"
+
+namespace waitron::python {
+
+namespace {
+
+// Everything of one Python server that is not a Python object.
+struct Impl {
+  uv_loop_t loop{};
+  uv_async_t wake{};
+  uv_signal_t signals[2]{};
+  bool signals_open = false;
+  std::unique_ptr<LogForwarder> log;
+  std::unique_ptr<Server> server;
+  Adjustments adjustments;
+  std::vector<std::string> warnings;
+  std::mutex mutex;      // guards the three flags
+  bool running = false;  // run() is in uv_run
+  bool closing = false;  // a close has started
+  bool closed = false;   // the loop is closed
+
+  // Loop thread: starts the graceful close; uv_run returns once every handle is closed.
+  void begin_close() {
+    server->close([this] {
+      uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
+      if (signals_open) {
+        for (auto& s : signals) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
+        signals_open = false;
+      }
+    });
+  }
+
+  // Without the GIL, after uv_run returned: frees the loop and flushes the log.
+  void finish() {
+    uv_loop_close(&loop);
+    log->stop();
+    std::lock_guard lock(mutex);
+    closed = true;
+    running = false;
+  }
+};
+
+struct ServerObject {
+  PyObject_HEAD Impl* impl;
+};
+
+Impl* impl_of(PyObject* o) {
+  return reinterpret_cast<ServerObject*>(o)->impl;
+}
+
+void on_wake(uv_async_t* handle) {
+  auto* impl = static_cast<Impl*>(handle->data);
+  bool start;
+  {
+    std::lock_guard lock(impl->mutex);
+    start = !impl->closing;
+    impl->closing = true;
+  }
+  if (start) impl->begin_close();
+}
+
+void on_signal(uv_signal_t* handle, int) {
+  auto* impl = static_cast<Impl*>(handle->data);
+  uv_async_send(&impl->wake);  // the same path as close()
+}
+
+PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  PyObject* app = nullptr;
+  PyObject* options = nullptr;
+  static const char* keywords[] = {"app", "options", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:Server", const_cast<char**>(keywords), &app,
+                                   &options)) {
+    return nullptr;
+  }
+  if (!PyCallable_Check(app)) {
+    PyErr_SetString(PyExc_TypeError, "the WSGI application must be callable");
+    return nullptr;
+  }
+  std::vector<NamedOption> named;
+  if (!options_from_python(options, named)) return nullptr;
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->adjustments = make_adjustments(named, &impl->warnings);
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+    return nullptr;
+  }
+  auto wsgi = std::make_shared<WsgiApp>(app, WsgiSettings{impl->adjustments.url_scheme});
+  impl->log = std::make_unique<LogForwarder>();
+  uv_loop_init(&impl->loop);
+  std::string error;
+  int error_number = 0;
+  {
+    AllowThreads unlocked;
+    try {
+      impl->server =
+          std::make_unique<Server>(&impl->loop, impl->adjustments, wsgi, impl->log->sink());
+      impl->server->start();
+    } catch (const std::system_error& e) {
+      error = e.what();
+      error_number = e.code().value();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!error.empty()) {
+      if (impl->server) {
+        impl->server->close();
+        uv_run(&impl->loop, UV_RUN_DEFAULT);
+        impl->server.reset();
+      }
+      uv_loop_close(&impl->loop);
+      impl->log->stop();
+    }
+  }
+  if (!error.empty()) {
+    if (error_number != 0) {
+      PyErr_SetObject(PyExc_OSError,
+                      PyRef::steal(Py_BuildValue("(is)", error_number, error.c_str())).get());
+    } else {
+      PyErr_SetString(PyExc_ValueError, error.c_str());
+    }
+    return nullptr;
+  }
+  uv_async_init(&impl->loop, &impl->wake, on_wake);
+  impl->wake.data = impl.get();
+  PyObject* o = type->tp_alloc(type, 0);
+  if (!o) {
+    // Let the server close on its own loop before freeing it.
+    AllowThreads unlocked;
+    impl->begin_close();
+    uv_run(&impl->loop, UV_RUN_DEFAULT);
+    impl->finish();
+    return nullptr;
+  }
+  reinterpret_cast<ServerObject*>(o)->impl = impl.release();
+  return o;
+}
+
+bool on_main_thread() {
+  PyRef threading = PyRef::steal(PyImport_ImportModule("threading"));
+  PyRef current =
+      threading ? PyRef::steal(PyObject_CallMethod(threading.get(), "current_thread", nullptr))
+                : PyRef();
+  PyRef main = threading
+                   ? PyRef::steal(PyObject_CallMethod(threading.get(), "main_thread", nullptr))
+                   : PyRef();
+  bool yes = current && main && current.get() == main.get();
+  PyErr_Clear();
+  return yes;
+}
+
+PyObject* server_run(PyObject* o, PyObject* args, PyObject* kwargs) {
+  int handle_signals = 1;
+  static const char* keywords[] = {"handle_signals", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|p:run", const_cast<char**>(keywords),
+                                   &handle_signals)) {
+    return nullptr;
+  }
+  Impl* impl = impl_of(o);
+  {
+    std::lock_guard lock(impl->mutex);
+    if (impl->closed || impl->closing) Py_RETURN_NONE;
+    if (impl->running) {
+      PyErr_SetString(PyExc_RuntimeError, "the server is already running");
+      return nullptr;
+    }
+    impl->running = true;
+  }
+  bool signals = handle_signals && on_main_thread();
+  struct sigaction saved[2]{};
+  const int numbers[2] = {SIGINT, SIGTERM};
+  {
+    AllowThreads unlocked;
+    if (signals) {
+      for (int i = 0; i < 2; ++i) {
+        sigaction(numbers[i], nullptr, &saved[i]);
+        uv_signal_init(&impl->loop, &impl->signals[i]);
+        impl->signals[i].data = impl;
+        uv_signal_start(&impl->signals[i], on_signal, numbers[i]);
+      }
+      impl->signals_open = true;
+    }
+    uv_run(&impl->loop, UV_RUN_DEFAULT);
+    if (signals) {
+      // libuv leaves the default disposition behind; Python's handlers come back.
+      for (int i = 0; i < 2; ++i) sigaction(numbers[i], &saved[i], nullptr);
+    }
+    impl->finish();
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* server_close(PyObject* o, PyObject*) {
+  Impl* impl = impl_of(o);
+  {
+    std::lock_guard lock(impl->mutex);
+    if (impl->closed || impl->closing) Py_RETURN_NONE;
+    if (impl->running) {
+      uv_async_send(&impl->wake);  // the loop thread starts the close; run() then returns
+      Py_RETURN_NONE;
+    }
+    impl->closing = true;
+  }
+  {
+    // Nobody runs the loop: this thread does, until the server is closed.
+    AllowThreads unlocked;
+    impl->begin_close();
+    uv_run(&impl->loop, UV_RUN_DEFAULT);
+    impl->finish();
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* server_addresses(PyObject* o, PyObject*) {
+  PyRef out = PyRef::steal(PyList_New(0));
+  if (!out) return nullptr;
+  for (const ListenAddress& a : impl_of(o)->server->addresses()) {
+    PyRef item = PyRef::steal(Py_BuildValue("(ssi)", a.host.c_str(), a.port.c_str(), a.fd));
+    if (!item || PyList_Append(out.get(), item.get()) < 0) return nullptr;
+  }
+  return out.release();
+}
+
+PyObject* server_adjustments(PyObject* o, void*) {
+  return adjustments_to_python(impl_of(o)->adjustments);
+}
+
+PyObject* server_warnings(PyObject* o, void*) {
+  PyRef out = PyRef::steal(PyList_New(0));
+  for (const std::string& w : impl_of(o)->warnings) {
+    PyRef s = PyRef::steal(PyUnicode_FromString(w.c_str()));
+    if (!s || PyList_Append(out.get(), s.get()) < 0) return nullptr;
+  }
+  return out.release();
+}
+
+void server_dealloc(PyObject* o) {
+  Impl* impl = impl_of(o);
+  if (impl) {
+    bool close;
+    {
+      std::lock_guard lock(impl->mutex);
+      close = !impl->closed && !impl->closing;
+      if (close) impl->closing = true;
+    }
+    AllowThreads unlocked;
+    if (close) {
+      impl->begin_close();
+      uv_run(&impl->loop, UV_RUN_DEFAULT);
+      impl->finish();
+    }
+    delete impl;
+  }
+  PyTypeObject* type = Py_TYPE(o);
+  type->tp_free(o);
+  Py_DECREF(type);
+}
+
+PyMethodDef server_methods[] = {
+    {"run", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(server_run)),
+     METH_VARARGS | METH_KEYWORDS, "run(handle_signals=True): serve until closed"},
+    {"close", server_close, METH_NOARGS, "close(): stop gracefully (any thread)"},
+    {"addresses", server_addresses, METH_NOARGS, "addresses() -> [(host, port, fd)]"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef server_getset[] = {
+    {"adjustments", server_adjustments, nullptr, nullptr, nullptr},
+    {"warnings", server_warnings, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyType_Slot server_slots[] = {
+    {Py_tp_doc, const_cast<char*>("Server(app, options): waitron serving a WSGI application")},
+    {Py_tp_new, reinterpret_cast<void*>(server_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(server_dealloc)},
+    {Py_tp_methods, server_methods},
+    {Py_tp_getset, server_getset},
+    {0, nullptr},
+};
+
+PyType_Spec server_spec = {"waitron._waitron.Server", sizeof(ServerObject), 0, Py_TPFLAGS_DEFAULT,
+                           server_slots};
+
+}  // namespace
+
+PyObject* make_server_type() {
+  return PyType_FromSpec(&server_spec);
+}
+
+}  // namespace waitron::python

@@ -1,0 +1,272 @@
+#include "python/start_response.hpp"
+
+#include <charconv>
+#include <string_view>
+#include <vector>
+
+#include "python/bridge_types.hpp"
+
+namespace waitron::python {
+
+namespace {
+
+constexpr const char* kHopByHop[] = {"connection",          "keep-alive", "proxy-authenticate",
+                                     "proxy-authorization", "te",         "trailer",
+                                     "transfer-encoding",   "upgrade"};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// A str as latin-1 bytes (PEP 3333's "native strings"); false with an exception set.
+bool latin1(PyObject* s, std::string& out) {
+  PyRef bytes = PyRef::steal(PyUnicode_AsLatin1String(s));
+  if (!bytes) return false;
+  out.assign(PyBytes_AS_STRING(bytes.get()),
+             static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
+  return true;
+}
+
+bool has_cr_or_lf(std::string_view s) {
+  return s.find_first_of("\r\n") != std::string_view::npos;
+}
+
+// One object type serves both callables: start_response keeps the state and a list of the
+// write callables it made, so detaching it detaches them too.
+struct Callable {
+  PyObject_HEAD ResponseState* state;  // null once detached
+  PyObject* writers;  // start_response: a list of write callables it returned; else null
+};
+
+Callable* self_of(PyObject* o) {
+  return reinterpret_cast<Callable*>(o);
+}
+
+void callable_dealloc(PyObject* o) {
+  PyTypeObject* type = Py_TYPE(o);
+  Py_XDECREF(self_of(o)->writers);
+  type->tp_free(o);
+  Py_DECREF(type);
+}
+
+PyObject* new_callable(PyObject* type, ResponseState* state, bool with_writers) {
+  auto* t = reinterpret_cast<PyTypeObject*>(type);
+  PyObject* o = t->tp_alloc(t, 0);
+  if (!o) return nullptr;
+  self_of(o)->state = state;
+  self_of(o)->writers = with_writers ? PyList_New(0) : nullptr;
+  if (with_writers && !self_of(o)->writers) {
+    Py_DECREF(o);
+    return nullptr;
+  }
+  return o;
+}
+
+bool ended(Callable* c) {
+  if (c->state) return false;
+  PyErr_SetString(PyExc_RuntimeError, "the request this callable belongs to has ended");
+  return true;
+}
+
+PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+  PyObject* status = nullptr;
+  PyObject* headers = nullptr;
+  PyObject* exc_info = Py_None;
+  static const char* keywords[] = {"status", "headers", "exc_info", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response",
+                                   const_cast<char**>(keywords), &status, &headers, &exc_info)) {
+    return nullptr;
+  }
+  Callable* self = self_of(o);
+  if (ended(self)) return nullptr;
+  ResponseState& st = *self->state;
+  if (exc_info != Py_None) {
+    if (st.response.headers_sent()) {
+      // PEP 3333: too late to change the response; re-raise the application's exception.
+      PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+      if (!PyArg_ParseTuple(exc_info, "OOO", &type, &value, &tb)) return nullptr;
+      Py_INCREF(type);
+      Py_INCREF(value);
+      PyErr_Restore(type, value, tb == Py_None ? nullptr : Py_NewRef(tb));
+      return nullptr;
+    }
+  } else if (st.started) {
+    PyErr_SetString(PyExc_AssertionError,
+                    "start_response called a second time without providing exc_info.");
+    return nullptr;
+  }
+  if (!PyUnicode_Check(status)) {
+    PyErr_Format(PyExc_AssertionError, "status %R is not a string", status);
+    return nullptr;
+  }
+  std::string status_text;
+  if (!latin1(status, status_text)) return nullptr;
+  if (has_cr_or_lf(status_text)) {
+    PyErr_SetString(PyExc_ValueError, "carriage return/line feed character present in status");
+    return nullptr;
+  }
+  PyRef seq = PyRef::steal(PySequence_Fast(headers, "headers must be a list"));
+  if (!seq) return nullptr;
+  std::vector<Header> fields;
+  std::optional<std::uint64_t> content_length;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.get());
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
+    PyObject *name = nullptr, *value = nullptr;
+    if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "OO", &name, &value)) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_AssertionError, "header %R is not a (name, value) tuple", item);
+      return nullptr;
+    }
+    if (!PyUnicode_Check(name)) {
+      PyErr_Format(PyExc_AssertionError, "Header name %R is not a string in %R", name, item);
+      return nullptr;
+    }
+    if (!PyUnicode_Check(value)) {
+      PyErr_Format(PyExc_AssertionError, "Header value %R is not a string in %R", value, item);
+      return nullptr;
+    }
+    Header h;
+    if (!latin1(name, h.name) || !latin1(value, h.value)) return nullptr;
+    if (has_cr_or_lf(h.name) || has_cr_or_lf(h.value)) {
+      PyErr_SetString(PyExc_ValueError,
+                      "carriage return/line feed character present in header name or value");
+      return nullptr;
+    }
+    for (const char* hop : kHopByHop) {
+      if (iequals(h.name, hop)) {
+        PyErr_Format(PyExc_AssertionError,
+                     "%s is a \"hop-by-hop\" header; it cannot be used by a WSGI application",
+                     h.name.c_str());
+        return nullptr;
+      }
+    }
+    if (iequals(h.name, "content-length")) {
+      std::uint64_t v = 0;
+      std::string_view text = h.value;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (ec != std::errc() || end != text.data() + text.size()) {
+        PyErr_Format(PyExc_ValueError, "invalid Content-Length %R", value);
+        return nullptr;
+      }
+      content_length = v;
+    }
+    fields.push_back(std::move(h));
+  }
+  try {
+    st.response.start(status_text, fields);
+    st.status = std::move(status_text);
+    st.headers = std::move(fields);
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+    return nullptr;
+  }
+  st.started = true;
+  st.content_length = content_length;
+  PyObject* writer = new_callable(bridge_types().write_callable, &st, false);
+  if (!writer || PyList_Append(self->writers, writer) < 0) {
+    Py_XDECREF(writer);
+    return nullptr;
+  }
+  return writer;
+}
+
+PyObject* write_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+  PyObject* data = nullptr;
+  static const char* keywords[] = {"data", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:write", const_cast<char**>(keywords), &data)) {
+    return nullptr;
+  }
+  Callable* self = self_of(o);
+  if (ended(self)) return nullptr;
+  if (!write_chunk(bridge_types(), *self->state, data)) return nullptr;
+  Py_RETURN_NONE;
+}
+
+PyType_Slot start_slots[] = {
+    {Py_tp_doc, const_cast<char*>("start_response(status, headers, exc_info=None) -> write")},
+    {Py_tp_call, reinterpret_cast<void*>(start_response_call)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(callable_dealloc)},
+    {0, nullptr},
+};
+PyType_Spec start_spec = {"waitron._waitron.StartResponse", sizeof(Callable), 0, Py_TPFLAGS_DEFAULT,
+                          start_slots};
+
+PyType_Slot write_slots[] = {
+    {Py_tp_doc, const_cast<char*>("write(data): the body bytes, before the app_iter's")},
+    {Py_tp_call, reinterpret_cast<void*>(write_call)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(callable_dealloc)},
+    {0, nullptr},
+};
+PyType_Spec write_spec = {"waitron._waitron.Write", sizeof(Callable), 0, Py_TPFLAGS_DEFAULT,
+                          write_slots};
+
+// Sends one piece with the GIL released; maps the server's exceptions to Python's.
+bool send(const BridgeTypes& types, ResponseState& st, std::string_view bytes) {
+  try {
+    AllowThreads unlocked;
+    st.response.write(bytes);
+    return true;
+  } catch (const ClientDisconnected&) {
+    PyErr_SetString(types.client_disconnected, "client disconnected");
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return false;
+}
+
+}  // namespace
+
+bool init_start_response_types(BridgeTypes& types) {
+  types.start_response = PyType_FromSpec(&start_spec);
+  types.write_callable = PyType_FromSpec(&write_spec);
+  return types.start_response && types.write_callable;
+}
+
+PyObject* new_start_response(const BridgeTypes& types, ResponseState* state) {
+  return new_callable(types.start_response, state, true);
+}
+
+void detach_start_response(PyObject* start_response) {
+  Callable* c = self_of(start_response);
+  c->state = nullptr;
+  Py_ssize_t n = PyList_GET_SIZE(c->writers);
+  for (Py_ssize_t i = 0; i < n; ++i) self_of(PyList_GET_ITEM(c->writers, i))->state = nullptr;
+}
+
+void set_content_length(ResponseState& st, std::uint64_t length) {
+  std::vector<Header> headers = st.headers;
+  headers.push_back(Header{"Content-Length", std::to_string(length)});
+  st.response.start(st.status, std::move(headers));
+  st.content_length = length;
+}
+
+bool write_chunk(const BridgeTypes& types, ResponseState& st, PyObject* chunk) {
+  if (!st.started) {
+    PyErr_SetString(PyExc_RuntimeError, "start_response was not called before body written");
+    return false;
+  }
+  if (!PyBytes_Check(chunk)) {
+    // waitress's order: the head goes out first, and a chunk the Content-Length leaves no
+    // room for is dropped before its type is looked at.
+    if (!send(types, st, std::string_view())) return false;
+    if (st.content_length && st.written >= *st.content_length) return true;
+    PyErr_Format(PyExc_TypeError, "response body chunks must be bytes, not %.200s",
+                 Py_TYPE(chunk)->tp_name);
+    return false;
+  }
+  Py_ssize_t n = PyBytes_GET_SIZE(chunk);
+  if (n == 0) return true;  // empty chunks are skipped; the head waits for real bytes
+  st.written += static_cast<std::uint64_t>(n);
+  // The bytes object is immutable and referenced by the caller while the GIL is released.
+  return send(types, st, std::string_view(PyBytes_AS_STRING(chunk), static_cast<std::size_t>(n)));
+}
+
+}  // namespace waitron::python

@@ -1,0 +1,170 @@
+#include "python/wsgi_app.hpp"
+
+#include <sys/stat.h>
+
+#include <stdexcept>
+
+#include "python/bridge_types.hpp"
+#include "python/environ.hpp"
+#include "python/file_wrapper.hpp"
+#include "python/input_stream.hpp"
+#include "python/start_response.hpp"
+
+namespace waitron::python {
+
+namespace {
+
+// The current exception's traceback text (consumed).
+std::string format_current_exception(const BridgeTypes& types) {
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  PyRef t = PyRef::steal(type), v = PyRef::steal(value), b = PyRef::steal(tb);
+  if (!t) return "unknown error";
+  PyRef lines = PyRef::steal(PyObject_CallFunctionObjArgs(
+      types.format_exception, t.get(), v ? v.get() : Py_None, b ? b.get() : Py_None, nullptr));
+  PyRef empty = PyRef::steal(PyUnicode_FromString(""));
+  PyRef text = lines && empty ? PyRef::steal(PyUnicode_Join(empty.get(), lines.get())) : PyRef();
+  const char* utf8 = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
+  std::string out = utf8 ? utf8 : "unformattable exception";
+  PyErr_Clear();
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// 1: sent with sendfile; 0: not a regular seekable file, iterate instead; -1: error set.
+int try_sendfile(const BridgeTypes& types, ResponseState& st, PyObject* filelike) {
+  if (!st.started || !PyObject_HasAttrString(filelike, "fileno")) return 0;
+  if (PyObject_HasAttrString(filelike, "seekable")) {
+    PyRef seekable = PyRef::steal(PyObject_CallMethod(filelike, "seekable", nullptr));
+    if (!seekable || PyObject_IsTrue(seekable.get()) != 1) {
+      PyErr_Clear();
+      return 0;
+    }
+  } else if (!PyObject_HasAttrString(filelike, "seek") ||
+             !PyObject_HasAttrString(filelike, "tell")) {
+    return 0;
+  }
+  PyRef fileno = PyRef::steal(PyObject_CallMethod(filelike, "fileno", nullptr));
+  PyRef tell = fileno ? PyRef::steal(PyObject_CallMethod(filelike, "tell", nullptr)) : PyRef();
+  long fd = tell ? PyLong_AsLong(fileno.get()) : -1;
+  long long pos = tell ? PyLong_AsLongLong(tell.get()) : -1;
+  if (fd < 0 || pos < 0 || PyErr_Occurred()) {
+    PyErr_Clear();
+    return 0;
+  }
+  struct stat sb {};
+  if (fstat(static_cast<int>(fd), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= pos) return 0;
+  std::uint64_t size = static_cast<std::uint64_t>(sb.st_size - pos);
+  try {
+    // waitress: an application Content-Length shorter than the file is honoured; any other
+    // mismatch is corrected to the bytes actually sent.
+    if (st.content_length && *st.content_length < size) size = *st.content_length;
+    if (!st.content_length || *st.content_length != size) set_content_length(st, size);
+    AllowThreads unlocked;
+    st.response.send_file(static_cast<int>(fd), static_cast<std::uint64_t>(pos), size);
+  } catch (const ClientDisconnected&) {
+    PyErr_SetString(types.client_disconnected, "client disconnected");
+    return -1;
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return -1;
+  }
+  return 1;
+}
+
+// Sends the application's result; false with a Python exception set.
+bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) {
+  if (PyObject* filelike = file_wrapper_filelike(types.file_wrapper, result)) {
+    int sent = try_sendfile(types, st, filelike);
+    if (sent != 0) return sent > 0;
+  }
+  // waitress: a result whose len() is 1 gets a Content-Length from its only chunk.
+  Py_ssize_t length = -1;
+  if (PyObject_HasAttrString(result, "__len__")) {
+    length = PyObject_Length(result);
+    if (length < 0) PyErr_Clear();
+  }
+  bool divine = length == 1 && st.started && !st.content_length;
+  PyRef it = PyRef::steal(PyObject_GetIter(result));
+  if (!it) return false;
+  while (PyRef chunk = PyRef::steal(PyIter_Next(it.get()))) {
+    if (divine && PyBytes_Check(chunk.get()) && PyBytes_GET_SIZE(chunk.get()) > 0 &&
+        !st.response.headers_sent()) {
+      try {
+        set_content_length(st, static_cast<std::uint64_t>(PyBytes_GET_SIZE(chunk.get())));
+      } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+        return false;
+      }
+    }
+    divine = false;
+    if (!write_chunk(types, st, chunk.get())) return false;
+  }
+  return !PyErr_Occurred();
+}
+
+// Calls the application and sends its result, then always calls the result's close(),
+// keeping the first error. False with a Python exception set.
+bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObject* environ,
+             PyObject* start_response) {
+  PyRef result = PyRef::steal(PyObject_CallFunctionObjArgs(app, environ, start_response, nullptr));
+  if (!result) return false;
+  bool ok = send_result(types, st, result.get());
+  if (PyObject_HasAttrString(result.get(), "close")) {
+    PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+    PyErr_Fetch(&type, &value, &tb);
+    PyRef closed = PyRef::steal(PyObject_CallMethod(result.get(), "close", nullptr));
+    if (type) {
+      PyErr_Clear();  // the first error wins
+      PyErr_Restore(type, value, tb);
+    } else if (!closed) {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+WsgiApp::WsgiApp(PyObject* app, WsgiSettings settings)
+    : app_(Py_NewRef(app)), settings_(std::move(settings)) {}
+
+WsgiApp::~WsgiApp() {
+  if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing to release
+  Gil gil;
+  Py_DECREF(app_);
+}
+
+void WsgiApp::handle(Request& request, Response& response) {
+  std::string failure;
+  bool disconnected = false;
+  {
+    Gil gil;
+    const BridgeTypes& types = bridge_types();
+    ResponseState st(response);
+    PyRef start = PyRef::steal(new_start_response(types, &st));
+    PyRef check = start ? PyRef::steal(new_disconnect_check(types, &request)) : PyRef();
+    PyRef input = check ? PyRef::steal(new_input_stream(types.input_stream, request.body().share()))
+                        : PyRef();
+    PyRef environ = input ? PyRef::steal(build_environ(types, request, settings_.url_scheme,
+                                                       input.get(), check.get()))
+                          : PyRef();
+    bool ok = environ && run_app(types, app_, st, environ.get(), start.get());
+    if (start) detach_start_response(start.get());
+    if (check) detach_disconnect_check(check.get());
+    if (!ok) {
+      if (PyErr_ExceptionMatches(types.client_disconnected)) {
+        PyErr_Clear();
+        disconnected = true;
+      } else {
+        failure = format_current_exception(types);
+      }
+    }
+  }
+  // Thrown without the GIL: the task logs and answers.
+  if (disconnected) throw ClientDisconnected();
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+}  // namespace waitron::python
