@@ -13,6 +13,9 @@
 #include "config/adjustments_cli.hpp"
 #include "config/adjustments_json.hpp"
 #include "core/log.hpp"
+#ifdef WAITRON_WITH_PYTHON
+#include "python/embedded_runner.hpp"
+#endif
 
 namespace waitron::runner {
 
@@ -83,10 +86,15 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
         }
       }
     } else {
+#ifdef WAITRON_WITH_PYTHON
+      // A WSGI application: the package's runner does the rest, in an embedded CPython.
+      return python::run_embedded_runner(argv);
+#else
       std::string spec = config::choose_app(cli, config_app);
       usage_error(prog, "Cannot import WSGI application '" + spec +
-                            "': Python applications are not supported by this build yet");
+                            "': this waitron-serve was built without Python");
       return 1;
+#endif
     }
     config::Applied applied = config::apply(values);
     adj = std::move(applied.adjustments);
