@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,23 +31,38 @@ struct Header {
 // received (PEP 3333's latin-1 view).
 using Environ = std::map<std::string, std::string, std::less<>>;
 
-// The request body. It is complete before the application starts, in memory or in a
-// temporary file past inbuf_overflow; reads never block on the network. read() and its
-// helpers move a position from the front; read_at() and contiguous() give random access
-// without moving it.
+// The body could not be received: the client left, or the body was malformed or too
+// large. Thrown by reads of a body that is still arriving (stream_request_body).
+class BodyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The request body, in memory or in a temporary file past inbuf_overflow. Normally it is
+// complete before the application starts. With stream_request_body the application starts
+// at the head and the body keeps arriving: reads then wait (read(), read_at(), size(),
+// remaining()) until the bytes they need arrive, the body ends, or it fails (BodyError).
+// read() and its helpers move a position from the front; read_at() and contiguous() give
+// random access without moving it.
 class BodyReader {
  public:
   virtual ~BodyReader() = default;
   // Copies up to n bytes from the position into out, advances, and returns how many (0 at
-  // the end).
+  // the end). Waits for at least one byte of a body still arriving.
   virtual std::size_t read(char* out, std::size_t n) = 0;
-  // The number of bytes after the position.
+  // The number of bytes after the position (waits for a body still arriving to end).
   [[nodiscard]] virtual std::uint64_t remaining() const = 0;
-  // The body's whole length.
+  // The body's whole length (waits for a body still arriving to end).
   [[nodiscard]] virtual std::uint64_t size() const = 0;
-  // Copies up to n bytes starting `offset` bytes into the body; returns how many.
+  // The bytes received so far; never waits.
+  [[nodiscard]] virtual std::uint64_t available() const = 0;
+  // True once every byte of the body has been received.
+  [[nodiscard]] virtual bool complete() const = 0;
+  // Copies up to n bytes starting `offset` bytes into the body; returns how many (0 past
+  // the end). Waits for at least one byte of a body still arriving.
   virtual std::size_t read_at(std::uint64_t offset, char* out, std::size_t n) const = 0;
-  // The whole body as one view while it is in memory (zero-copy access), else nullopt.
+  // The whole body as one view while it is complete and in memory (zero-copy access),
+  // else nullopt.
   // Valid as long as this reader (or one shared from it) exists.
   [[nodiscard]] virtual std::optional<std::string_view> contiguous() const = 0;
   // A new reader over the same body, at position 0, that keeps the body alive after the

@@ -25,6 +25,12 @@ Connection::Connection(ConnectionSettings settings, DateSource& dates)
 
 void Connection::receive(std::string_view bytes) {
   if (state_ == State::closing || eof_) return;  // never parsed: see the contract
+  if (parser_.streaming()) {
+    // The body of the request being served keeps arriving (stream_request_body).
+    input_.append(bytes);
+    advance_body();
+    return;
+  }
   if (state_ != State::reading &&
       buffered_input() + bytes.size() > settings_.parser.max_head_bytes + kMaxAheadSlack) {
     // Far more pipelined input than one head: serve the request in flight, then close.
@@ -41,7 +47,34 @@ void Connection::receive(std::string_view bytes) {
 void Connection::receive_eof() {
   if (eof_) return;
   eof_ = true;
+  if (parser_.streaming()) {
+    // The body can never complete: its reader gets an error; the response may still go.
+    parser_.abort_stream(std::make_error_code(std::errc::connection_aborted));
+    close_after_ = true;
+  }
   if (state_ == State::reading) advance();
+}
+
+void Connection::advance_body() {
+  while (parser_.streaming()) {
+    std::size_t consumed = 0;
+    Parser::Event event = parser_.feed(std::string_view(input_).substr(input_pos_), consumed);
+    input_pos_ += consumed;
+    if (input_pos_ == input_.size()) {
+      input_.clear();
+      input_pos_ = 0;
+    }
+    if (event == Parser::Event::need_more || event == Parser::Event::message_complete) return;
+    if (event == Parser::Event::failed) {
+      // The parser failed the stream (its reader sees the error). The application owns the
+      // response now, so no error response: the connection ends after it.
+      close_after_ = true;
+      input_.clear();
+      input_pos_ = 0;
+      eof_ = true;  // nothing more is taken from this client
+      return;
+    }
+  }
 }
 
 void Connection::close_input() {
@@ -70,6 +103,13 @@ void Connection::advance() {
         return;
       case Parser::Event::head_complete:
         if (parser_.head().expect_continue && parser_.expects_body()) emit(kContinue);
+        if (settings_.parser.stream_bodies && parser_.expects_body()) {
+          // stream_request_body: the application starts now; the body follows into it.
+          ready_ = parser_.take_streaming_request();
+          state_ = State::request_ready;
+          advance_body();
+          return;
+        }
         break;
       case Parser::Event::message_complete:
         ready_ = parser_.take_request();
@@ -101,12 +141,13 @@ std::unique_ptr<IncomingRequest> Connection::take_request() {
   current_.method = head.method;
   current_.target = head.target;
   current_.version_minor = head.version_minor;
-  current_.keep_alive = head.keep_alive;
+  current_.keep_alive = head.keep_alive && !close_after_;
   return std::move(ready_);
 }
 
 std::error_code Connection::start_response(const ResponseHead& head) {
   if (state_ != State::in_app) return std::make_error_code(std::errc::operation_not_permitted);
+  if (close_after_) current_.keep_alive = false;  // announced in the head
   std::string bytes;
   Framing framing;
   if (auto ec =
@@ -205,7 +246,13 @@ void Connection::write_file(core::FileRegion region) {
 
 void Connection::finish_response() {
   if (state_ != State::responding) return;
-  bool keep_alive = framing_.keep_alive;
+  bool keep_alive = framing_.keep_alive && !close_after_;
+  if (parser_.streaming()) {
+    // The response ended before its request's body: the rest of the body is not read, so
+    // the next request's start is unknown. Close.
+    parser_.abort_stream(std::make_error_code(std::errc::operation_canceled));
+    keep_alive = false;
+  }
   if (framing_.kind == Framing::Kind::chunked) {
     emit(kLastChunk);
   } else if (framing_.kind == Framing::Kind::content_length &&

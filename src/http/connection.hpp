@@ -24,6 +24,10 @@
 //   then the connection closes; an incomplete one is dropped silently.
 // - Bytes received while a request is served are kept for the next request, up to one
 //   head plus 64 KiB; a client that sends more ends its connection after the response.
+// - With stream_bodies, a request with a body is handed out at its head and its body keeps
+//   being parsed into the request's stream while the application runs (wants_read() stays
+//   true); a response that ends before the body, a malformed body and the peer's EOF fail
+//   the stream and close the connection after the response.
 //
 // Threads: one Connection belongs to the loop thread; every member function
 // must be called there. The request handed out moves to the application.
@@ -97,7 +101,9 @@ class Connection {
   [[nodiscard]] std::size_t buffered_input() const noexcept { return input_.size() - input_pos_; }
 
   // The network layer should read more bytes now.
-  [[nodiscard]] bool wants_read() const noexcept { return state_ == State::reading && !eof_; }
+  [[nodiscard]] bool wants_read() const noexcept {
+    return (state_ == State::reading && !eof_) || parser_.streaming();
+  }
   // No further request will be served: close once the output is sent.
   [[nodiscard]] bool closing() const noexcept { return state_ == State::closing; }
   // A response was started and not finished yet.
@@ -107,6 +113,7 @@ class Connection {
   enum class State { reading, request_ready, in_app, responding, closing };
 
   void advance();
+  void advance_body();
   void close_input();
   void emit(std::string_view bytes);
   void emit(std::string&& bytes);
@@ -118,6 +125,7 @@ class Connection {
   Parser parser_;
   State state_ = State::reading;
   bool eof_ = false;
+  bool close_after_ = false;  // the connection ends after the current response
 
   std::string input_;
   std::size_t input_pos_ = 0;

@@ -35,7 +35,39 @@ Parser::Parser(ParserLimits limits) : limits_(std::move(limits)), scanner_(limit
   start_message();
 }
 
-Parser::~Parser() = default;
+Parser::~Parser() {
+  // A reader may be waiting for the rest of a streamed body: it must not wait forever.
+  if (stream_) stream_->fail(std::make_error_code(std::errc::connection_aborted));
+}
+
+std::unique_ptr<IncomingRequest> Parser::take_streaming_request() {
+  if (!limits_.stream_bodies || !expects_body() || stream_ || !request_) return nullptr;
+  stream_ = std::make_shared<core::StreamBuffer>(limits_.inbuf_overflow, limits_.temp_dir);
+  request_->stream = stream_;
+  return std::move(request_);
+}
+
+void Parser::abort_stream(std::error_code why) {
+  if (stream_) stream_->fail(why);
+  stream_.reset();
+  stage_ = Stage::failed;
+}
+
+core::Buffer& Parser::body_sink() {
+  if (stream_) return *stream_;
+  return request_->body;
+}
+
+// The body ended: a streamed one is finished and the next message starts at once.
+Parser::Event Parser::body_done() {
+  stage_ = Stage::complete;
+  if (stream_) {
+    stream_->finish();
+    stream_.reset();
+    start_message();
+  }
+  return Event::message_complete;
+}
 
 void Parser::start_message() {
   scanner_.reset();
@@ -56,6 +88,10 @@ bool Parser::expects_body() const noexcept {
 }
 
 Parser::Event Parser::fail(std::error_code ec, int version_minor) {
+  if (stream_) {
+    stream_->fail(ec);
+    stream_.reset();
+  }
   stage_ = Stage::failed;
   error_ = ec;
   error_version_minor_ = version_minor;
@@ -105,26 +141,23 @@ Parser::Event Parser::feed(std::string_view in, std::size_t& consumed) {
     }
     case Stage::body_length: {
       std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(body_remaining_, in.size()));
-      if (n > 0 && request_->body.append(in.substr(0, n))) {
-        return fail(errc::body_buffer_failed, request_->head.version_minor);
+      if (n > 0 && body_sink().append(in.substr(0, n))) {
+        return fail(errc::body_buffer_failed, body_version_minor_);
       }
       consumed = n;
       body_remaining_ -= n;
-      request_->body_length += n;
+      if (request_) request_->body_length += n;
       if (body_remaining_ > 0) return Event::need_more;
-      stage_ = Stage::complete;
-      return Event::message_complete;
+      return body_done();
     }
     case Stage::body_chunked: {
-      std::uint64_t before = request_->body.size();
-      ChunkedDecoder::Status s = chunked_->decode(in, consumed, request_->body);
-      request_->body_length += request_->body.size() - before;
-      if (s == ChunkedDecoder::Status::failed) {
-        return fail(chunked_->error(), request_->head.version_minor);
-      }
+      core::Buffer& sink = body_sink();
+      std::uint64_t before = sink.size();
+      ChunkedDecoder::Status s = chunked_->decode(in, consumed, sink);
+      if (request_) request_->body_length += sink.size() - before;
+      if (s == ChunkedDecoder::Status::failed) return fail(chunked_->error(), body_version_minor_);
       if (s == ChunkedDecoder::Status::need_more) return Event::need_more;
-      stage_ = Stage::complete;
-      return Event::message_complete;
+      return body_done();
     }
     case Stage::complete:
       return Event::message_complete;
@@ -168,6 +201,7 @@ Parser::Event Parser::finish_head() {
     return fail(ec, head.version_minor);
   }
 
+  body_version_minor_ = head.version_minor;
   head.keep_alive =
       head.version_minor == 1 ? !connection_close_ : (connection_keep_alive_ && !connection_close_);
   if (head.chunked) {
@@ -176,7 +210,7 @@ Parser::Event Parser::finish_head() {
     stage_ = Stage::body_chunked;
   } else if (head.content_length.value_or(0) > 0) {
     body_remaining_ = *head.content_length;
-    if (request_->body.expect_total(body_remaining_)) {
+    if (!limits_.stream_bodies && request_->body.expect_total(body_remaining_)) {
       return fail(errc::body_buffer_failed, head.version_minor);
     }
     stage_ = Stage::body_length;

@@ -46,7 +46,8 @@ struct ParserLimits {
   std::uint64_t max_body_bytes = 1073741824;  // max_request_body_size
   std::uint64_t inbuf_overflow = 524288;      // bodies this size and up go to a temp file
   std::uint64_t max_chunk_extension_bytes = 4096;
-  std::string temp_dir;  // "" = $TMPDIR or /tmp
+  std::string temp_dir;        // "" = $TMPDIR or /tmp
+  bool stream_bodies = false;  // stream_request_body: hand requests out at their head
 };
 
 class Parser {
@@ -68,6 +69,18 @@ class Parser {
   // At any other time: nullptr, and nothing changes.
   [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
 
+  // Streaming mode (stream_bodies), right after head_complete when a body follows: hands
+  // out the request now, with its `stream`; the parser keeps decoding the body into it.
+  // When the body ends, feed() finishes the stream, returns message_complete and starts
+  // the next message by itself (take_request() is not called for it). A body that fails
+  // (malformed, too large) fails the stream with the error before feed() returns failed.
+  [[nodiscard]] std::unique_ptr<IncomingRequest> take_streaming_request();
+  // True while a handed-out request's body is still being decoded.
+  [[nodiscard]] bool streaming() const noexcept { return stream_ != nullptr; }
+  // Ends a streamed body early (the client left, the response finished first): the stream
+  // fails with `why`, and the parser must not be fed again.
+  void abort_stream(std::error_code why);
+
   // After failed.
   [[nodiscard]] std::error_code error() const noexcept { return error_; }
   // After failed: a detail naming the culprit where waitress names one
@@ -85,6 +98,8 @@ class Parser {
   enum class Stage { head, body_length, body_chunked, complete, failed };
 
   Event fail(std::error_code ec, int version_minor);
+  Event body_done();
+  core::Buffer& body_sink();
   Event finish_head();
   std::error_code check_framing();
   void start_message();
@@ -105,8 +120,10 @@ class Parser {
   Stage stage_ = Stage::head;
   std::string head_buf_;  // this message's head bytes so far
   std::unique_ptr<IncomingRequest> request_;
+  std::shared_ptr<core::StreamBuffer> stream_;  // a handed-out request's body, while streaming
   std::unique_ptr<ChunkedDecoder> chunked_;
   std::uint64_t body_remaining_ = 0;
+  int body_version_minor_ = 1;  // the current message's, for errors in its body
 
   // Collected by the llhttp callbacks for the current head.
   std::string field_name_;

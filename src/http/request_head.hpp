@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/overflowable_buffer.hpp"
+#include "core/stream_buffer.hpp"
 
 namespace waitron::http {
 
@@ -41,12 +42,16 @@ struct RequestHead {
   [[nodiscard]] const Field* find(std::string_view name) const noexcept;
 };
 
-// A complete request: the head and the whole body (de-chunked). The body is
-// an OverflowableBuffer: memory up to inbuf_overflow, then a temporary file.
+// A request: the head and the body (de-chunked). Normally the request is complete and
+// its body is in `body`, an OverflowableBuffer (memory up to inbuf_overflow, then a
+// temporary file). In the streaming mode a request with a body is handed out at its head:
+// `stream` is set, shared with the parser, which keeps appending to it as bytes arrive;
+// `body` and `body_length` are then unused.
 struct IncomingRequest {
   RequestHead head;
   core::OverflowableBuffer body;
   std::uint64_t body_length = 0;  // bytes of body (after de-chunking)
+  std::shared_ptr<core::StreamBuffer> stream;
 
   IncomingRequest(std::uint64_t inbuf_overflow, std::string temp_dir)
       : body(inbuf_overflow, std::move(temp_dir)) {}

@@ -1,5 +1,7 @@
 #include "python/input_stream.hpp"
 
+#include "python/bridge_types.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -22,6 +24,8 @@ class BytesBody final : public BodyReader {
   }
   std::uint64_t remaining() const override { return data_->size() - pos_; }
   std::uint64_t size() const override { return data_->size(); }
+  std::uint64_t available() const override { return data_->size(); }
+  bool complete() const override { return true; }
   std::size_t read_at(std::uint64_t offset, char* out, std::size_t n) const override {
     if (offset >= data_->size()) return 0;
     std::size_t got = std::min<std::size_t>(n, data_->size() - static_cast<std::size_t>(offset));
@@ -59,9 +63,60 @@ bool check_open(InputStream* s) {
   return true;
 }
 
+// Bytes after the position that have arrived (all of them once the body is complete).
 std::uint64_t remaining(InputStream* s) {
-  std::uint64_t size = s->body->size();
+  std::uint64_t size = s->body->available();
   return s->pos >= size ? 0 : size - s->pos;
+}
+
+// Raises the body's failure (the client left, or the body was malformed or too large) as
+// waitron.ClientDisconnected, an OSError.
+void raise_body_error(const std::exception& e) {
+  PyErr_SetString(bridge_types().client_disconnected, e.what());
+}
+
+// The body's whole length: waits, with the GIL released, for a body still arriving.
+bool whole_size(InputStream* s, std::uint64_t& size) {
+  try {
+    if (s->body->complete()) {
+      size = s->body->size();
+    } else {
+      AllowThreads unlocked;
+      size = s->body->size();
+    }
+    return true;
+  } catch (const std::exception& e) {
+    raise_body_error(e);
+    return false;
+  }
+}
+
+// Reads up to n bytes at the position, waiting (GIL released) for a body still arriving
+// until n bytes or its end; `stop_at_newline` ends early after a '\n'. New bytes or null.
+PyObject* read_streaming(InputStream* s, std::uint64_t n, bool stop_at_newline) {
+  std::string out;
+  char block[65536];
+  try {
+    while (out.size() < n) {
+      std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(sizeof block, n - out.size()));
+      std::size_t got;
+      {
+        AllowThreads unlocked;
+        got = s->body->read_at(s->pos + out.size(), block, want);
+      }
+      if (got == 0) break;
+      std::string_view view(block, got);
+      std::size_t nl = stop_at_newline ? view.find('\n') : std::string_view::npos;
+      out.append(block, nl == std::string_view::npos ? got : nl + 1);
+      if (nl != std::string_view::npos) break;
+    }
+  } catch (const std::exception& e) {
+    raise_body_error(e);
+    return nullptr;
+  }
+  s->pos += out.size();
+  return PyBytes_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
 }
 
 // Parses an optional size argument: None or negative means "all".
@@ -87,11 +142,22 @@ PyObject* bytes_at(InputStream* s, std::uint64_t offset, std::size_t n) {
   if (!out) return nullptr;
   char* dest = PyBytes_AS_STRING(out.get());
   std::size_t got = 0;
-  if (n > kReleaseGilAbove) {
-    AllowThreads unlocked;
-    got = s->body->read_at(offset, dest, n);
-  } else {
-    got = s->body->read_at(offset, dest, n);
+  try {
+    // Callers only ask for bytes that have arrived, so this never waits for the network.
+    while (got < n) {
+      std::size_t step;
+      if (n > kReleaseGilAbove) {
+        AllowThreads unlocked;
+        step = s->body->read_at(offset + got, dest + got, n - got);
+      } else {
+        step = s->body->read_at(offset + got, dest + got, n - got);
+      }
+      if (step == 0) break;
+      got += step;
+    }
+  } catch (const std::exception& e) {
+    raise_body_error(e);
+    return nullptr;
   }
   if (got != n) {
     PyErr_SetString(PyExc_OSError, "the request body could not be read");
@@ -138,6 +204,9 @@ PyObject* stream_read(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   InputStream* s = self_of(o);
   Py_ssize_t size;
   if (!check_open(s) || !parse_size(args, nargs, "read", size)) return nullptr;
+  if (!s->body->complete()) {
+    return read_streaming(s, size < 0 ? UINT64_MAX : static_cast<std::uint64_t>(size), false);
+  }
   std::uint64_t n = remaining(s);
   if (size >= 0) n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(size));
   PyObject* out = bytes_at(s, s->pos, static_cast<std::size_t>(n));
@@ -149,6 +218,9 @@ PyObject* stream_readline(PyObject* o, PyObject* const* args, Py_ssize_t nargs) 
   InputStream* s = self_of(o);
   Py_ssize_t size;
   if (!check_open(s) || !parse_size(args, nargs, "readline", size)) return nullptr;
+  if (!s->body->complete()) {
+    return read_streaming(s, size < 0 ? UINT64_MAX : static_cast<std::uint64_t>(size), true);
+  }
   std::uint64_t n = line_length(s, size < 0 ? UINT64_MAX : static_cast<std::uint64_t>(size));
   PyObject* out = bytes_at(s, s->pos, static_cast<std::size_t>(n));
   if (out) s->pos += n;
@@ -162,24 +234,22 @@ PyObject* stream_readlines(PyObject* o, PyObject* const* args, Py_ssize_t nargs)
   PyRef lines = PyRef::steal(PyList_New(0));
   if (!lines) return nullptr;
   std::uint64_t total = 0;
-  while (remaining(s) > 0) {
-    std::uint64_t n = line_length(s, UINT64_MAX);
-    PyRef line = PyRef::steal(bytes_at(s, s->pos, static_cast<std::size_t>(n)));
-    if (!line || PyList_Append(lines.get(), line.get()) < 0) return nullptr;
-    s->pos += n;
-    total += n;
+  for (;;) {
+    PyRef line = PyRef::steal(stream_readline(o, nullptr, 0));
+    if (!line) return nullptr;
+    Py_ssize_t n = PyBytes_GET_SIZE(line.get());
+    if (n == 0) break;
+    if (PyList_Append(lines.get(), line.get()) < 0) return nullptr;
+    total += static_cast<std::uint64_t>(n);
     if (hint > 0 && total >= static_cast<std::uint64_t>(hint)) break;
   }
   return lines.release();
 }
 
 PyObject* stream_iternext(PyObject* o) {
-  InputStream* s = self_of(o);
-  if (!check_open(s) || remaining(s) == 0) return nullptr;  // StopIteration at the end
-  std::uint64_t n = line_length(s, UINT64_MAX);
-  PyObject* out = bytes_at(s, s->pos, static_cast<std::size_t>(n));
-  if (out) s->pos += n;
-  return out;
+  PyRef line = PyRef::steal(stream_readline(o, nullptr, 0));
+  if (!line || PyBytes_GET_SIZE(line.get()) == 0) return nullptr;  // StopIteration at the end
+  return line.release();
 }
 
 PyObject* stream_iter(PyObject* o) {
@@ -198,9 +268,11 @@ PyObject* stream_seek(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   if (offset == -1 && PyErr_Occurred()) return nullptr;
   long whence = nargs == 2 ? PyLong_AsLong(args[1]) : 0;
   if (whence == -1 && PyErr_Occurred()) return nullptr;
+  std::uint64_t end = 0;
+  if (whence == 2 && !whole_size(s, end)) return nullptr;
   long long base = whence == 0   ? 0
                    : whence == 1 ? static_cast<long long>(s->pos)
-                   : whence == 2 ? static_cast<long long>(s->body->size())
+                   : whence == 2 ? static_cast<long long>(end)
                                  : -1;
   if (base < 0) {
     PyErr_Format(PyExc_ValueError, "invalid whence (%ld, should be 0, 1 or 2)", whence);
@@ -233,7 +305,8 @@ PyObject* stream_find(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   if (PyObject_GetBuffer(args[0], &sub, PyBUF_SIMPLE) < 0) return nullptr;
   std::string needle(static_cast<const char*>(sub.buf), static_cast<std::size_t>(sub.len));
   PyBuffer_Release(&sub);
-  std::uint64_t size = s->body->size();
+  // Over the bytes that have arrived (all of them once the body is complete).
+  std::uint64_t size = s->body->available();
   auto bound = [&](PyObject* v, std::uint64_t dflt, std::uint64_t& out) {
     if (v == Py_None) {
       out = dflt;
@@ -262,7 +335,20 @@ PyObject* stream_readable_amount(PyObject* o, PyObject*) {
 PyObject* stream_at_eof(PyObject* o, PyObject*) {
   InputStream* s = self_of(o);
   if (!check_open(s)) return nullptr;
-  return PyBool_FromLong(remaining(s) == 0);
+  return PyBool_FromLong(s->body->complete() && remaining(s) == 0);
+}
+
+// Reads what has arrived, never waiting.
+PyObject* stream_read_nonblock(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
+  InputStream* s = self_of(o);
+  Py_ssize_t size;
+  if (!check_open(s) || !parse_size(args, nargs, "read_nonblock", size)) return nullptr;
+  std::uint64_t n = remaining(s);
+  if (size >= 0) n = std::min<std::uint64_t>(n, static_cast<std::uint64_t>(size));
+  if (n == 0) return PyBytes_FromStringAndSize(nullptr, 0);
+  PyObject* out = bytes_at(s, s->pos, static_cast<std::size_t>(n));
+  if (out) s->pos += n;
+  return out;
 }
 
 PyObject* stream_true(PyObject*, PyObject*) {
@@ -340,8 +426,9 @@ PyMethodDef stream_methods[] = {
      METH_FASTCALL, "readline(size=-1) -> bytes: through the next newline"},
     {"readlines", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(stream_readlines)),
      METH_FASTCALL, "readlines(hint=-1) -> list of bytes"},
-    {"read_nonblock", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(stream_read)),
-     METH_FASTCALL, "read_nonblock(size=-1) -> bytes: never blocks (the body is complete)"},
+    {"read_nonblock",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(stream_read_nonblock)),
+     METH_FASTCALL, "read_nonblock(size=-1) -> the bytes that have arrived; never waits"},
     {"seek", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(stream_seek)),
      METH_FASTCALL, "seek(offset, whence=0) -> new position"},
     {"tell", stream_tell, METH_NOARGS, "tell() -> position"},

@@ -212,7 +212,9 @@ PyMODINIT_FUNC PyInit__waitron() {
     t.file_wrapper = make_file_wrapper_type();
     t.client_disconnected = PyErr_NewExceptionWithDoc(
         "waitron._waitron.ClientDisconnected",
-        "Raised by write() and the response iteration once the client is gone.", nullptr, nullptr);
+        "Raised by write(), the response iteration and wsgi.input reads once the client is "
+        "gone (or a streamed request body cannot complete).",
+        PyExc_OSError, nullptr);
     if (!t.format_exception || !t.input_stream || !t.file_wrapper || !t.client_disconnected ||
         !init_start_response_types(t) || !init_environ_types(t)) {
       return nullptr;

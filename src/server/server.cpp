@@ -78,6 +78,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     ctx.connection.parser.max_head_bytes = static_cast<std::uint64_t>(adj.max_request_header_size);
     ctx.connection.parser.max_body_bytes = static_cast<std::uint64_t>(adj.max_request_body_size);
     ctx.connection.parser.inbuf_overflow = static_cast<std::uint64_t>(adj.inbuf_overflow);
+    ctx.connection.parser.stream_bodies = adj.stream_request_body;
     ctx.connection.ident = adj.ident;
     ctx.connection.logger = logger.get();
     ctx.outbuf_high_watermark = static_cast<std::uint64_t>(adj.outbuf_high_watermark);

@@ -24,7 +24,7 @@ std::string path_info(std::string_view target, std::string_view url_prefix) {
   return path;
 }
 
-Environ build_environ(const http::RequestHead& head, std::uint64_t body_length,
+Environ build_environ(const http::RequestHead& head, std::optional<std::uint64_t> body_length,
                       const EnvironSettings& settings, const Peer& peer) {
   Environ env;
   env["REQUEST_METHOD"] = head.method;
@@ -58,7 +58,7 @@ Environ build_environ(const http::RequestHead& head, std::uint64_t body_length,
     auto [it, inserted] = env.try_emplace(std::move(key), f.value);
     if (!inserted) it->second.append(", ").append(f.value);
   }
-  if (head.chunked) env["CONTENT_LENGTH"] = std::to_string(body_length);
+  if (head.chunked && body_length) env["CONTENT_LENGTH"] = std::to_string(*body_length);
   return env;
 }
 

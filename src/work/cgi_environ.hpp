@@ -30,7 +30,9 @@ struct Peer {
 // PATH_INFO: the decoded path with its leading slashes collapsed and url_prefix removed.
 std::string path_info(std::string_view target, std::string_view url_prefix);
 
-Environ build_environ(const http::RequestHead& head, std::uint64_t body_length,
+// body_length: the decoded body's length, for CONTENT_LENGTH of a chunked request; nullopt
+// while a streamed chunked body is still arriving (CONTENT_LENGTH is then absent).
+Environ build_environ(const http::RequestHead& head, std::optional<std::uint64_t> body_length,
                       const EnvironSettings& settings, const Peer& peer);
 
 }  // namespace waitron::work

@@ -15,29 +15,51 @@ bool has_cr_or_lf(std::string_view s) noexcept {
   return s.find_first_of("\r\n") != std::string_view::npos;
 }
 
-// The request body as a BodyReader over the request's complete buffer (memory or temp
-// file). Reads never consume the buffer, so random access stays possible.
-class BufferBodyReader final : public BodyReader {
+// The request body as a BodyReader: over the complete buffer, or over the stream of a body
+// still arriving (stream_request_body), where reads wait for bytes. Reads never consume, so
+// random access stays possible. Shared readers keep the request alive.
+class RequestBodyReader final : public BodyReader {
  public:
-  explicit BufferBodyReader(std::shared_ptr<const http::IncomingRequest> request) noexcept
-      : request_(std::move(request)), buffer_(request_->body) {}
+  explicit RequestBodyReader(std::shared_ptr<const http::IncomingRequest> request) noexcept
+      : request_(std::move(request)), stream_(request_->stream.get()) {}
+
   std::size_t read(char* out, std::size_t n) override {
     std::size_t copied = read_at(position_, out, n);
     position_ += copied;
     return copied;
   }
-  [[nodiscard]] std::uint64_t remaining() const override { return buffer_.size() - position_; }
-  [[nodiscard]] std::uint64_t size() const override { return buffer_.size(); }
+  [[nodiscard]] std::uint64_t remaining() const override {
+    std::uint64_t total = size();
+    return total > position_ ? total - position_ : 0;
+  }
+  [[nodiscard]] std::uint64_t size() const override {
+    if (!stream_) return request_->body.size();
+    std::uint64_t length = 0;
+    if (auto ec = stream_->wait_complete(length)) fail(ec);
+    return length;
+  }
+  [[nodiscard]] std::uint64_t available() const override {
+    return stream_ ? stream_->size() : request_->body.size();
+  }
+  [[nodiscard]] bool complete() const override { return !stream_ || stream_->complete(); }
   std::size_t read_at(std::uint64_t offset, char* out, std::size_t n) const override {
     std::size_t copied = 0;
-    if (offset >= buffer_.size() || buffer_.peek(offset, std::span<char>(out, n), copied)) return 0;
+    if (n == 0) return 0;
+    if (stream_) {
+      if (auto ec = stream_->read_at(offset, std::span<char>(out, n), copied, true)) fail(ec);
+      return copied;
+    }
+    if (offset >= request_->body.size() ||
+        request_->body.peek(offset, std::span<char>(out, n), copied)) {
+      return 0;
+    }
     return copied;
   }
   [[nodiscard]] std::optional<std::string_view> contiguous() const override {
-    return buffer_.memory_view();
+    return stream_ ? stream_->memory_view() : request_->body.memory_view();
   }
   [[nodiscard]] std::shared_ptr<BodyReader> share() const override {
-    return std::make_shared<BufferBodyReader>(request_);
+    return std::make_shared<RequestBodyReader>(request_);
   }
   // Scans block by block instead of byte by byte.
   std::string readline(std::size_t limit) override {
@@ -57,8 +79,15 @@ class BufferBodyReader final : public BodyReader {
   }
 
  private:
-  std::shared_ptr<const http::IncomingRequest> request_;  // keeps the buffer alive
-  const core::Buffer& buffer_;
+  [[noreturn]] static void fail(std::error_code ec) {
+    if (ec == std::errc::connection_aborted || ec == std::errc::operation_canceled) {
+      throw BodyError("the client disconnected before the request body was complete");
+    }
+    throw BodyError("the request body could not be received: " + ec.message());
+  }
+
+  std::shared_ptr<const http::IncomingRequest> request_;
+  core::StreamBuffer* stream_;  // owned by request_; null for a complete body
   std::uint64_t position_ = 0;
 };
 
@@ -71,7 +100,9 @@ class TaskRequest final : public Request {
         peer_(peer),
         pipe_(pipe),
         body_(std::move(req)),
-        environ_(build_environ(req_.head, req_.body_length, settings.environ, peer)) {
+        environ_(build_environ(req_.head,
+                               req_.stream ? std::nullopt : std::optional(req_.body_length),
+                               settings.environ, peer)) {
     headers_.reserve(req_.head.fields.size());
     for (auto& f : req_.head.fields) headers_.push_back(Header{f.name, f.value});
   }
@@ -96,7 +127,7 @@ class TaskRequest final : public Request {
   http::IncomingRequest& req_;
   const Peer& peer_;
   const ResponsePipe& pipe_;
-  BufferBodyReader body_;
+  RequestBodyReader body_;
   Environ environ_;
   std::vector<Header> headers_;
 };

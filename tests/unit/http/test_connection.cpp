@@ -484,6 +484,111 @@ TEST_CASE("regression: error responses name the duplicate field and the bad meth
   CHECK(unknown.out().rfind("HTTP/1.1 501 Not Implemented\r\n", 0) == 0);
 }
 
+// stream_request_body: requests are handed out at their head.
+
+struct StreamHarness : Harness {
+  StreamHarness() : Harness() {}
+  static http::ConnectionSettings streaming() {
+    http::ConnectionSettings s;
+    s.parser.stream_bodies = true;
+    s.parser.temp_dir = temp_dir();
+    return s;
+  }
+};
+
+std::string stream_text(http::IncomingRequest& req) {
+  std::string out;
+  char buf[64];
+  std::size_t copied = 0;
+  std::uint64_t at = 0;
+  while (!req.stream->read_at(at, std::span<char>(buf, sizeof buf), copied, false) && copied > 0) {
+    out.append(buf, copied);
+    at += copied;
+  }
+  return out;
+}
+
+TEST_CASE("streaming: the request is handed out at its head; its body keeps arriving") {
+  FixedDate date;
+  http::Connection conn(StreamHarness::streaming(), date);
+  conn.receive("POST /up HTTP/1.1\r\nContent-Length: 10\r\n\r\nfirst");
+  REQUIRE(conn.has_request());
+  auto req = conn.take_request();
+  REQUIRE(req->stream);
+  CHECK(stream_text(*req) == "first");
+  CHECK_FALSE(req->stream->complete());
+  CHECK(conn.wants_read());  // still reading the body while the application runs
+  conn.receive("part2GET /next HTTP/1.1\r\n\r\n");
+  CHECK(stream_text(*req) == "firstpart2");
+  CHECK(req->stream->complete());
+  CHECK_FALSE(conn.has_request());  // the next request waits for this response
+  REQUIRE(!conn.start_response({"200 OK", {{"Content-Length", "0"}}}));
+  conn.finish_response();
+  REQUIRE(conn.has_request());
+  CHECK(conn.take_request()->head.target == "/next");
+}
+
+TEST_CASE("streaming: chunked bodies stream too; 100 Continue comes first") {
+  FixedDate date;
+  http::Connection conn(StreamHarness::streaming(), date);
+  conn.receive("POST / HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n");
+  CHECK(flatten(conn.take_output()) == "HTTP/1.1 100 Continue\r\n\r\n");
+  auto req = conn.take_request();
+  REQUIRE(req);
+  conn.receive("3\r\nabc\r\n");
+  CHECK(stream_text(*req) == "abc");
+  conn.receive("0\r\n\r\n");
+  CHECK(req->stream->complete());
+}
+
+TEST_CASE("streaming: a response that ends before its body closes the connection") {
+  FixedDate date;
+  http::Connection conn(StreamHarness::streaming(), date);
+  conn.receive("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+  auto req = conn.take_request();
+  REQUIRE(!conn.start_response({"413 Too Big", {{"Content-Length", "0"}}}));
+  conn.finish_response();
+  CHECK(conn.closing());
+  std::uint64_t length = 0;
+  CHECK(req->stream->wait_complete(length));  // failed: the reader does not wait forever
+}
+
+TEST_CASE("streaming: a malformed body fails the stream; the connection ends after the response") {
+  FixedDate date;
+  http::Connection conn(StreamHarness::streaming(), date);
+  conn.receive("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+  auto req = conn.take_request();
+  conn.receive("zz\r\n");
+  CHECK(req->stream->error() == waitron::errc::invalid_chunk_size);
+  CHECK_FALSE(conn.wants_read());
+  REQUIRE(!conn.start_response({"500 Internal Server Error", {{"Content-Length", "0"}}}));
+  auto head = flatten(conn.take_output());
+  CHECK(head.find("Connection: close") != std::string::npos);
+  conn.finish_response();
+  CHECK(conn.closing());
+}
+
+TEST_CASE("streaming: the peer's EOF mid-body fails the stream") {
+  FixedDate date;
+  http::Connection conn(StreamHarness::streaming(), date);
+  conn.receive("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab");
+  auto req = conn.take_request();
+  conn.receive_eof();
+  CHECK(req->stream->error() == std::errc::connection_aborted);
+}
+
+TEST_CASE("streaming: the connection going away fails a stream a reader may wait on") {
+  FixedDate date;
+  std::shared_ptr<core::StreamBuffer> stream;
+  {
+    http::Connection conn(StreamHarness::streaming(), date);
+    conn.receive("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab");
+    stream = conn.take_request()->stream;
+  }
+  std::uint64_t length = 0;
+  CHECK(stream->wait_complete(length) == std::errc::connection_aborted);
+}
+
 TEST_CASE("bytes after EOF or while closing are ignored") {
   Harness h;
   h.conn.receive_eof();
