@@ -118,7 +118,9 @@ def _option_pairs(kw):
     for name, value in kw.items():
         if name == "sockets" and not isinstance(value, str):
             try:
-                value = [item if _is_descriptor(item) else item.fileno() for item in _prebound(value)]
+                value = [
+                    item if _is_descriptor(item) else item.fileno() for item in _prebound(value)
+                ]
             except TypeError:
                 pass  # not iterable: let the converter report it
         pairs.append((name, value))

@@ -213,7 +213,9 @@ def _apply_client(environ, client):
     environ["REMOTE_HOST"] = environ["REMOTE_ADDR"]
 
 
-def parse_proxy_headers(environ, trusted_proxy_count, trusted_proxy_headers, logger=_default_logger):
+def parse_proxy_headers(
+    environ, trusted_proxy_count, trusted_proxy_headers, logger=_default_logger
+):
     """Rewrite ``environ`` from the trusted proxy headers; return the untrusted ones.
 
     The result is the set of PROXY_HEADERS names (without "HTTP_") that were not

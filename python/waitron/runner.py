@@ -31,7 +31,7 @@ def show_help(stream, name, error=None):
 
 
 def _load_config(path):
-    """The options and the application of a --config file, or a usage error message."""
+    """The options and the application of a --config file; ValueError names the file."""
     values, app = _waitron.load_json_config(path)
     return [tuple(pair) for pair in values], app
 

@@ -52,16 +52,36 @@ def _bracket(host):
 
 
 class _Core:
-    """One ``_waitron.Server`` and the descriptor duplicates handed out as ``socket``s.
+    """One ``_waitron.Server`` and the Python sockets around its descriptors.
 
-    The duplicates keep a listening socket alive in the kernel, so they are closed as
-    soon as the server is: after close(), and when run() returns (the loop only returns
-    once the server is closed).
+    The C++ server owns every listening descriptor it is given and closes it. So a
+    pre-bound socket object (the ``sockets`` option) is handed over as a duplicate, and
+    the object itself stays Python's; it is closed with the server, as waitress closes
+    the sockets it serves. Each ``server.socket`` is a duplicate of a listening
+    descriptor; since a duplicate keeps the socket listening in the kernel, all of them
+    are closed as soon as the server is: after close(), and when run() returns (the loop
+    only returns once the server is closed).
     """
 
-    def __init__(self, server):
-        self.server = server
+    def __init__(self, application, adj, options):
         self.sockets = []
+        self.borrowed = []
+        given = [item for item in adj.sockets if isinstance(item, socket.socket)]
+        if given and any(name == "sockets" for name, _ in options):
+            fds = [os.dup(item.fileno()) if isinstance(item, socket.socket) else item
+                   for item in adj.sockets]
+            options = [(name, fds if name == "sockets" else value) for name, value in options]
+            try:
+                self.server = _waitron.Server(application, options)
+            except ValueError:
+                # Refused before any descriptor was adopted: the duplicates are ours.
+                for fd, item in zip(fds, adj.sockets):
+                    if isinstance(item, socket.socket):
+                        os.close(fd)
+                raise
+            self.borrowed = given
+        else:
+            self.server = _waitron.Server(application, options)
 
     def socket_for(self, fd):
         sock = socket.socket(fileno=os.dup(fd))
@@ -75,19 +95,21 @@ class _Core:
         except (KeyboardInterrupt, SystemExit):
             # waitress's run() ends quietly on Ctrl-C; so does this one, after a clean close.
             self.server.close()
-        self.close_sockets()
+        self.close_sockets(borrowed=True)
 
     def close(self):
         self.server.close()
-        self.close_sockets()
+        self.close_sockets(borrowed=True)
 
-    def close_sockets(self):
+    def close_sockets(self, borrowed=False):
         while self.sockets:
             self.sockets.pop().close()
+        while borrowed and self.borrowed:
+            self.borrowed.pop().close()
 
     def __del__(self):
-        # A server dropped without close(): the duplicates go quietly with it (the C++
-        # server closes itself when it is deallocated).
+        # A server dropped without close(): its duplicates go quietly with it (the C++
+        # server closes itself when it is deallocated); the caller's sockets stay open.
         self.close_sockets()
 
 
@@ -114,7 +136,7 @@ def create_server(
         )
     adj = Adjustments(**kw)
     wrapped = _wrap_application(application, adj)
-    core = _Core(_waitron.Server(wrapped, adj._options))
+    core = _Core(wrapped, adj, adj._options)
     servers = []
     for address in core.server.addresses():
         cls = UnixWSGIServer if address[0] == "unix" else TcpWSGIServer
@@ -205,7 +227,7 @@ class BaseWSGIServer:
         self.adj = adj
         if _core is None:
             _wrapped = _wrap_application(application, adj)
-            _core = _Core(_waitron.Server(_wrapped, self._own_options(adj, sockinfo)))
+            _core = _Core(_wrapped, adj, self._own_options(adj, sockinfo))
             _address = _core.server.addresses()[0]
         self.application = _wrapped
         self._core = _core

@@ -20,7 +20,9 @@ queue_logger = logging.getLogger("waitron.queue")
 # where qdtext is HTAB, SP, %x21, %x23-5B, %x5D-7E or obs-text, and a quoted-pair is a
 # backslash followed by HTAB, SP, a visible character or obs-text. Header values reach
 # the application as latin-1 strings, so obs-text is U+0080 to U+00FF.
-_QUOTED_STRING = re.compile(r'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"')
+_QDTEXT = r"[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]"
+_QUOTED_PAIR_TEXT = r"\\[\t \x21-\x7e\x80-\xff]"
+_QUOTED_STRING = re.compile('"(?:{}|{})*"'.format(_QDTEXT, _QUOTED_PAIR_TEXT))
 _QUOTED_PAIR = re.compile(r"\\([\t \x21-\x7e\x80-\xff])")
 
 

@@ -27,7 +27,7 @@ trap cleanup EXIT
 mkdir -p "$pip_build"
 # Only what the wheel installs is compiled (not the unit tests, fuzz replays and
 # examples): the installed targets of the main build, minus the programs, which a pip
-# build does not install (install_serve=false). Both build folders have the same layout.
+# build does not install (install_native=false). Both build folders have the same layout.
 outputs=$("$python" - "$build" <<'EOF'
 import json, os, sys
 build = sys.argv[1]
@@ -55,7 +55,11 @@ rm -f "$target.log"
 echo "pip install took $(( $(date +%s) - start )) s"
 
 script="$target/bin/waitron-serve"
-[ -f "$script" ] || { echo "no waitron-serve script in $target/bin"; ls -R "$target" | head -50; exit 1; }
+if [ ! -f "$script" ]; then
+  echo "no waitron-serve script in $target/bin"
+  ls -R "$target" | head -50
+  exit 1
+fi
 if [ "$(head -c 4 "$script" | od -An -c | tr -d ' ')" = '177ELF' ]; then
   echo "bin/waitron-serve is the C++ program, not the package's console script"
   exit 1
@@ -84,7 +88,8 @@ assert isinstance(waitron.adjustments.Adjustments, type)
 assert callable(waitron.proxy_headers.proxy_headers_middleware)
 assert hasattr(waitron._waitron, "Server"), dir(waitron._waitron)
 
-(dist,) = [d for d in importlib.metadata.distributions(path=[target]) if d.metadata["Name"] == "waitron"]
+dists = importlib.metadata.distributions(path=[target])
+(dist,) = [d for d in dists if d.metadata["Name"] == "waitron"]
 assert dist.version == "0.1.0", dist.version
 points = {(e.group, e.name): e.value for e in dist.entry_points}
 assert points[("console_scripts", "waitron-serve")] == "waitron.runner:main", points
@@ -93,5 +98,6 @@ print("import check passed:", waitron.__file__)
 EOF
 
 "$python" -m waitron --help >/dev/null || { echo "python3 -m waitron --help failed"; exit 1; }
-"$script" --help | head -n 3 | grep -q "waitron-serve" || { echo "waitron-serve --help failed"; exit 1; }
+"$script" --help | head -n 3 | grep -q "waitron-serve" ||
+  { echo "waitron-serve --help failed"; exit 1; }
 echo "pip install check passed"
