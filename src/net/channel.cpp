@@ -199,7 +199,7 @@ void Channel::flush() {
 }
 
 void Channel::begin_close() {
-  if (peer_eof_) {
+  if (peer_eof_ || !linger_on_close_) {
     close_now();
     return;
   }
@@ -224,6 +224,8 @@ void Channel::linger_read() {
 
 void Channel::close_when_done() noexcept {
   if (closed_) return;
+  // The server is shutting down: no lingering drain, the client has its response.
+  linger_on_close_ = false;
   conn_.close_after_response();
   try {
     flush();

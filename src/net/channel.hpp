@@ -114,6 +114,7 @@ class Channel {
   int poll_events_ = -1;  // the events uv_poll is started with; -1 = not started
   bool peer_eof_ = false;
   bool lingering_ = false;
+  bool linger_on_close_ = true;  // drain the peer before closing (not when shutting down)
   bool closed_ = false;
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;

@@ -226,3 +226,27 @@ TEST_CASE("a client that stops reading holds the application back; leaving relea
   CHECK(at_stall < 16u * 1024 * 1024);
   CHECK(released);
 }
+
+TEST_CASE("regression: a server shutdown closes an idle connection without lingering") {
+  Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
+    respond(pipe, "200 OK", req.head.target);
+  });
+  uv_async_t shutdown;
+  uv_async_init(&f.loop, &shutdown, [](uv_async_t* h) {
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    static_cast<Channel*>(h->data)->close_when_done();
+  });
+  shutdown.data = f.channel.get();
+  std::atomic<bool> closed_while_client_open{false};
+  f.run([&](int fd) {
+    send_all(fd, "GET /idle HTTP/1.1\r\n\r\n");
+    read_until(fd, "/idle");
+    uv_async_send(&shutdown);
+    // The client keeps its socket open: a lingering close would wait for it.
+    for (int i = 0; i < 5000 && !f.channel_gone; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    closed_while_client_open = f.channel_gone.load();
+    ::shutdown(fd, SHUT_RDWR);  // lets a lingering channel end, so a regression fails, not hangs
+  });
+  CHECK(closed_while_client_open);
+}
