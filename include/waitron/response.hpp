@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,6 +49,11 @@ class Response {
   virtual void write(std::string_view bytes) = 0;
   virtual void write(std::string&& bytes) = 0;
   void write(const char* bytes) { write(std::string_view(bytes)); }
+  // Sends body bytes without copying them: they must stay valid while `owner` lives. The
+  // server drops its reference once the bytes are written (or the client is gone), on
+  // whichever thread that happens, usually the loop thread: the owner's deleter must be
+  // safe there (cheap, thread-safe, no GIL).
+  virtual void write_shared(std::string_view bytes, std::shared_ptr<const void> owner) = 0;
   // Sends `length` bytes of the file open at `fd` from `offset`, with sendfile, without
   // reading them through the application. The server duplicates fd; the caller keeps it.
   virtual void send_file(int fd, std::uint64_t offset, std::uint64_t length) = 0;

@@ -226,6 +226,17 @@ void Connection::write_body(std::string&& bytes) {
   if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
 }
 
+void Connection::write_shared(SharedBytes bytes) {
+  if (state_ != State::responding || bytes.bytes.empty()) return;
+  std::size_t n = static_cast<std::size_t>(admit(bytes.bytes.size()));
+  if (n == 0) return;
+  bytes.bytes = bytes.bytes.substr(0, n);
+  body_sent_ += n;
+  if (framing_.kind == Framing::Kind::chunked) emit(chunk_header(n));
+  output_.emplace_back(std::move(bytes));
+  if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
+}
+
 void Connection::write_file(core::FileRegion region) {
   if (state_ != State::responding || region.length() == 0) return;
   std::uint64_t n = admit(region.length());

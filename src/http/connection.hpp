@@ -81,6 +81,8 @@ class Connection {
   void write_body(std::string_view bytes);
   void write_body(std::string&& bytes);
   void write_file(core::FileRegion region);
+  // Body bytes sent without a copy: they stay owned by `bytes.owner` until written.
+  void write_shared(SharedBytes bytes);
   void finish_response();
   // The application failed after the head was sent: the response is cut
   // short and the connection closes.

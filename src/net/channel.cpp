@@ -149,6 +149,9 @@ void Channel::apply(work::ResponseEvent& event) {
     case Kind::bytes:
       conn_.write_body(std::move(event.bytes));
       break;
+    case Kind::shared:
+      conn_.write_shared(std::move(event.shared));
+      break;
     case Kind::file:
       conn_.write_file(std::move(event.file));
       break;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <optional>
+#include <string_view>
 
 namespace waitron::net {
 
@@ -18,7 +20,15 @@ constexpr std::uint64_t kMaxSendfile = 0x7ffff000;
 
 std::uint64_t chunk_size(const http::OutputChunk& c) {
   if (auto* s = std::get_if<std::string>(&c)) return s->size();
+  if (auto* b = std::get_if<http::SharedBytes>(&c)) return b->bytes.size();
   return std::get<core::FileRegion>(c).length();
+}
+
+// The bytes of a memory chunk (owned or shared), or nullopt for a file region.
+std::optional<std::string_view> memory_of(const http::OutputChunk& c) {
+  if (auto* s = std::get_if<std::string>(&c)) return std::string_view(*s);
+  if (auto* b = std::get_if<http::SharedBytes>(&c)) return b->bytes;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -59,11 +69,11 @@ WriteQueue::Result WriteQueue::flush(int fd) {
     iovec iov[kMaxIov];
     std::size_t count = 0;
     for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIov; ++it) {
-      auto* s = std::get_if<std::string>(&*it);
-      if (!s) break;
+      auto bytes = memory_of(*it);
+      if (!bytes) break;
       std::size_t skip = count == 0 ? front_offset_ : 0;
-      iov[count].iov_base = s->data() + skip;
-      iov[count].iov_len = s->size() - skip;
+      iov[count].iov_base = const_cast<char*>(bytes->data() + skip);
+      iov[count].iov_len = bytes->size() - skip;
       ++count;
     }
     msghdr msg{};
@@ -83,8 +93,7 @@ WriteQueue::Result WriteQueue::flush(int fd) {
     r.bytes += left;
     r.memory_bytes += left;
     while (left > 0) {
-      auto& s = std::get<std::string>(chunks_.front());
-      std::size_t rest = s.size() - front_offset_;
+      std::size_t rest = memory_of(chunks_.front())->size() - front_offset_;
       if (left < rest) {
         front_offset_ += left;
         break;

@@ -1,7 +1,8 @@
 // The output of one connection waiting to be written to its non-blocking socket.
 //
-// Byte chunks are written with one sendmsg() (an iovec per chunk, up to 64 at a time, so
-// pipelined responses go out together); a file region at the front goes out with
+// Byte chunks, owned or shared (zero-copy), are written with one sendmsg() (an iovec per
+// chunk, up to 64 at a time, so pipelined responses go out together); a shared chunk's
+// owner is released when the chunk has been written or the queue is destroyed; a file region at the front goes out with
 // sendfile(), never through user memory. flush() writes until the queue is empty or the
 // socket would block, and says how much went out. sendmsg uses MSG_NOSIGNAL; sendfile can
 // still raise SIGPIPE, which the server ignores (see server.hpp).

@@ -9,6 +9,7 @@
 
 #include <waitron/server.hpp>
 
+#include "python/deferred_release.hpp"
 #include "python/log_forwarder.hpp"
 #include "python/python_values.hpp"
 #include "python/wsgi_app.hpp"
@@ -200,6 +201,7 @@ PyObject* server_run(PyObject* o, PyObject* args, PyObject* kwargs) {
     }
     impl->finish();
   }
+  release_pending();
   Py_RETURN_NONE;
 }
 
@@ -221,6 +223,7 @@ PyObject* server_close(PyObject* o, PyObject*) {
     uv_run(&impl->loop, UV_RUN_DEFAULT);
     impl->finish();
   }
+  release_pending();
   Py_RETURN_NONE;
 }
 

@@ -5,10 +5,14 @@
 #include <vector>
 
 #include "python/bridge_types.hpp"
+#include "python/deferred_release.hpp"
 
 namespace waitron::python {
 
 namespace {
+
+// Chunks this size and up go to the socket without a copy.
+constexpr std::size_t kZeroCopyAbove = 64 * 1024;
 
 constexpr const char* kHopByHop[] = {"connection",          "keep-alive", "proxy-authenticate",
                                      "proxy-authorization", "te",         "trailer",
@@ -265,8 +269,24 @@ bool write_chunk(const BridgeTypes& types, ResponseState& st, PyObject* chunk) {
   Py_ssize_t n = PyBytes_GET_SIZE(chunk);
   if (n == 0) return true;  // empty chunks are skipped; the head waits for real bytes
   st.written += static_cast<std::uint64_t>(n);
-  // The bytes object is immutable and referenced by the caller while the GIL is released.
-  return send(types, st, std::string_view(PyBytes_AS_STRING(chunk), static_cast<std::size_t>(n)));
+  std::string_view bytes(PyBytes_AS_STRING(chunk), static_cast<std::size_t>(n));
+  if (bytes.size() < kZeroCopyAbove) {
+    // Copied: the bytes object is immutable and referenced by the caller while the GIL is
+    // released.
+    return send(types, st, bytes);
+  }
+  // Large chunks are adopted: the server keeps a reference until they are written.
+  std::shared_ptr<const void> owner = hold(chunk);
+  try {
+    AllowThreads unlocked;
+    st.response.write_shared(bytes, std::move(owner));
+    return true;
+  } catch (const ClientDisconnected&) {
+    PyErr_SetString(types.client_disconnected, "client disconnected");
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return false;
 }
 
 }  // namespace waitron::python

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "python/bridge_types.hpp"
+#include "python/deferred_release.hpp"
 #include "python/environ.hpp"
 #include "python/file_wrapper.hpp"
 #include "python/input_stream.hpp"
@@ -133,6 +134,7 @@ WsgiApp::WsgiApp(PyObject* app, WsgiSettings settings)
 WsgiApp::~WsgiApp() {
   if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing to release
   Gil gil;
+  release_pending();
   Py_DECREF(app_);
 }
 
@@ -141,6 +143,7 @@ void WsgiApp::handle(Request& request, Response& response) {
   bool disconnected = false;
   {
     Gil gil;
+    release_pending();  // references the loop thread let go of since the last request
     const BridgeTypes& types = bridge_types();
     ResponseState st(response);
     PyRef start = PyRef::steal(new_start_response(types, &st));

@@ -10,6 +10,7 @@ void ResponsePipe::push(ResponseEvent event) {
     std::lock_guard lock(mutex_);
     if (disconnected_.load()) return;
     if (event.kind == ResponseEvent::Kind::bytes) pending_bytes_ += event.bytes.size();
+    if (event.kind == ResponseEvent::Kind::shared) pending_bytes_ += event.shared.bytes.size();
     events_.push_back(std::move(event));
     first = !scheduled_;
     scheduled_ = true;

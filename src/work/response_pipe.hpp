@@ -23,17 +23,25 @@
 #include <vector>
 
 #include "core/file_region.hpp"
+#include "http/output.hpp"
 #include "http/response_head.hpp"
 
 namespace waitron::work {
 
 struct ResponseEvent {
-  enum class Kind { start, bytes, file, finish, abort, fail };
+  enum class Kind { start, bytes, shared, file, finish, abort, fail };
   Kind kind = Kind::finish;
-  http::ResponseHead head;  // start
-  std::string bytes;        // bytes; the detail of fail
-  core::FileRegion file;    // file
-  int status = 0;           // fail
+  http::ResponseHead head;   // start
+  std::string bytes;         // bytes; the detail of fail
+  http::SharedBytes shared;  // shared (zero-copy bytes)
+  core::FileRegion file;     // file
+  int status = 0;            // fail
+
+  static ResponseEvent of(Kind kind) {
+    ResponseEvent e;
+    e.kind = kind;
+    return e;
+  }
 };
 
 class ResponsePipe;

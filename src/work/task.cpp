@@ -155,6 +155,15 @@ class TaskResponse final : public Response {
     pipe_.push(std::move(ev));
     if (!pipe_.wait_for_room()) throw ClientDisconnected();
   }
+  void write_shared(std::string_view bytes, std::shared_ptr<const void> owner) override {
+    send_head();
+    if (bytes.empty()) return;
+    ResponseEvent ev;
+    ev.kind = ResponseEvent::Kind::shared;
+    ev.shared = http::SharedBytes{bytes, std::move(owner)};
+    pipe_.push(std::move(ev));
+    if (!pipe_.wait_for_room()) throw ClientDisconnected();
+  }
   void send_file(int fd, std::uint64_t offset, std::uint64_t length) override {
     send_head();
     if (length == 0) return;
@@ -172,7 +181,7 @@ class TaskResponse final : public Response {
   void finish() {
     if (!started_) throw ResponseError("the application returned without calling start()");
     send_head();
-    pipe_.push(ResponseEvent{ResponseEvent::Kind::finish, {}, {}, {}, 0});
+    pipe_.push(ResponseEvent::of(ResponseEvent::Kind::finish));
   }
   // After the App threw.
   void fail(std::string detail) {
@@ -193,7 +202,9 @@ class TaskResponse final : public Response {
     if (!started_) throw ResponseError("start() was not called before the body was written");
     if (pipe_.disconnected()) throw ClientDisconnected();
     head_sent_ = true;
-    pipe_.push(ResponseEvent{ResponseEvent::Kind::start, std::move(head_), {}, {}, 0});
+    ResponseEvent start = ResponseEvent::of(ResponseEvent::Kind::start);
+    start.head = std::move(head_);
+    pipe_.push(std::move(start));
   }
 
   ResponsePipe& pipe_;
@@ -240,7 +251,7 @@ void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
       res.finish();
     } catch (const ClientDisconnected&) {
       log(settings, core::LogLevel::info, "Client disconnected while serving " + path);
-      pipe->push(ResponseEvent{ResponseEvent::Kind::abort, {}, {}, {}, 0});
+      pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
     } catch (const std::exception& e) {
       log(settings, core::LogLevel::error, "Exception while serving " + path + ": " + e.what());
       res.fail(settings.expose_tracebacks
@@ -253,7 +264,7 @@ void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
     }
   } catch (...) {
     // Out of memory while building the request or an event: close the connection.
-    pipe->push(ResponseEvent{ResponseEvent::Kind::abort, {}, {}, {}, 0});
+    pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
   }
 }
 

@@ -338,6 +338,25 @@ TEST_CASE("an application failure before the head becomes an error response; aft
   CHECK(g.out().find("0\r\n\r\n") == std::string::npos);
 }
 
+TEST_CASE("shared bytes are framed like bytes and cut to Content-Length") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  REQUIRE(!h.conn.start_response({"200 OK", {}}));
+  auto text = std::make_shared<const std::string>("0123456789");
+  h.conn.write_shared(http::SharedBytes{std::string_view(*text), text});
+  h.conn.finish_response();
+  CHECK(h.out().find("A\r\n0123456789\r\n0\r\n\r\n") != std::string::npos);
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  h.take();
+  REQUIRE(!h.conn.start_response({"200 OK", {{"Content-Length", "4"}}}));
+  h.conn.write_shared(http::SharedBytes{std::string_view(*text), text});
+  h.conn.finish_response();
+  auto rs = read_responses(h.out());
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[1].body == "0123");
+}
+
 TEST_CASE("file regions are framed like bytes and cut to Content-Length") {
   std::string path = (temp_dir().empty() ? std::string("/tmp") : temp_dir()) + "/region.txt";
   {

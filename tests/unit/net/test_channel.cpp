@@ -206,7 +206,7 @@ TEST_CASE("a client that stops reading holds the application back; leaving relea
       if (!pipe.wait_for_room()) break;
     }
     released = true;
-    pipe.push(ResponseEvent{ResponseEvent::Kind::abort, {}, {}, {}, 0});
+    pipe.push(ResponseEvent::of(ResponseEvent::Kind::abort));
   });
   std::uint64_t at_stall = 0;
   f.run([&](int fd) {

@@ -105,3 +105,19 @@ TEST_CASE("many small chunks are batched into few writes") {
   CHECK(r.bytes == want.size());
   CHECK(sp.drain() == want);
 }
+
+TEST_CASE("shared chunks go out without a copy; their owner is released once written") {
+  SocketPair sp;
+  WriteQueue q;
+  auto owner = std::make_shared<std::string>("zero-copy bytes");
+  std::weak_ptr<std::string> watch = owner;
+  q.push(std::string("head "));
+  q.push(http::SharedBytes{std::string_view(*owner), std::move(owner)});
+  q.push(std::string(" tail"));
+  CHECK_FALSE(watch.expired());  // the queue keeps it alive
+  auto r = q.flush(sp.a);
+  CHECK(r.error == 0);
+  CHECK(r.memory_bytes == 25);
+  CHECK(sp.drain() == "head zero-copy bytes tail");
+  CHECK(watch.expired());
+}

@@ -37,6 +37,8 @@ inline std::string flatten(std::deque<http::OutputChunk>&& chunks) {
   for (auto& c : chunks) {
     if (auto* s = std::get_if<std::string>(&c)) {
       out += *s;
+    } else if (auto* b = std::get_if<http::SharedBytes>(&c)) {
+      out += b->bytes;
     } else {
       auto& r = std::get<core::FileRegion>(c);
       std::string part(static_cast<std::size_t>(r.length()), '\0');
