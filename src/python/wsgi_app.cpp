@@ -112,17 +112,18 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
   PyRef result = PyRef::steal(PyObject_CallFunctionObjArgs(app, environ, start_response, nullptr));
   if (!result) return false;
   bool ok = send_result(types, st, result.get());
+  // The first error is set aside before anything else runs (PyObject_HasAttrString may
+  // not be called with an exception pending: it would clear it).
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
   if (PyObject_HasAttrString(result.get(), "close")) {
-    PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
-    PyErr_Fetch(&type, &value, &tb);
     PyRef closed = PyRef::steal(PyObject_CallMethod(result.get(), "close", nullptr));
-    if (type) {
-      PyErr_Clear();  // the first error wins
-      PyErr_Restore(type, value, tb);
-    } else if (!closed) {
-      ok = false;
+    if (!closed) {
+      if (type) PyErr_Clear();  // the first error wins
+      else ok = false;          // close() itself failed: its error stays set
     }
   }
+  if (type) PyErr_Restore(type, value, tb);
   return ok;
 }
 

@@ -1,0 +1,1 @@
+"""WSGI fixture apps of the WSGI suite, one module per scenario; launch.py serves one."""

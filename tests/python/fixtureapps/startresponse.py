@@ -1,0 +1,142 @@
+"""start_response rules (PEP 3333 as waitress enforces them) and app_iter.close().
+
+Misuses, each answered by the server (500 unless noted):
+  /twice                start_response twice without exc_info
+  /exc_info_unsent      start_response again with exc_info before any output: "500 Oops"
+  /exc_info_sent        the same after the head went out: exc_info[1] is re-raised
+  /status_bytes         a bytes status
+  /name_bytes, /value_bytes            a bytes header name or value
+  /status_crlf, /name_crlf, /value_crlf, /value_lf   CR/LF inside them
+  /hop/NAME             a hop-by-hop header NAME
+  /name_space, /name_colon, /value_nul  a field name that is not a token, a NUL in a value
+                        (waitress sends these as they are)
+  /no_start_response    an iterable with a body, start_response never called
+  /no_start_response_empty             an empty iterable, start_response never called
+
+app_iter.close(): /closing/ID/MODE returns an iterable whose close() records ID;
+GET /closed/ID answers {"closed": true|false}. MODE is ok (two chunks), raise (raises
+after the first chunk), late_bad_header (start_response with a hop-by-hop header is
+called only when iteration starts), big (64 MiB in 64 KiB chunks: for a client that
+goes away) or empty (no chunk at all).
+
+Invalid results: /result/none returns None, /result/str_list returns ["abc"] (a str in a
+list, which has no close()).
+
+Bodiless statuses: /nobody/204 and /nobody/304 answer that status and no body;
+/nobody/204/body and /nobody/304/body return a body anyway (the server drops it).
+"""
+import json
+import sys
+import threading
+
+_lock = threading.Lock()
+CLOSED: set = set()
+TEXT = [("Content-Type", "text/plain")]
+
+
+class FixtureError(Exception):
+    pass
+
+
+def _answer(start_response, status, body: bytes, headers=()):
+    start_response(status, TEXT + [("Content-Length", str(len(body)))] + list(headers))
+    return [body]
+
+
+class Closing:
+    """An app_iter (not a list, no len) that records its close()."""
+
+    def __init__(self, ident, mode, start_response):
+        self.ident, self.mode, self.start_response = ident, mode, start_response
+
+    def __iter__(self):
+        if self.mode == "late_bad_header":
+            self.start_response("200 OK", TEXT + [("Upgrade", "websocket")])
+            yield b"never"
+            return
+        if self.mode == "empty":
+            return
+        if self.mode == "big":
+            chunk = b"z" * 65536
+            for _ in range(1024):
+                yield chunk
+            return
+        yield b"first,"
+        if self.mode == "raise":
+            raise FixtureError("while iterating")
+        yield b"second"
+
+    def close(self):
+        with _lock:
+            CLOSED.add(self.ident)
+
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    parts = path.split("/")
+    if parts[1] == "closed":
+        with _lock:
+            closed = parts[2] in CLOSED
+        return _answer(start_response, "200 OK", json.dumps({"closed": closed}).encode())
+    if parts[1] == "closing":
+        ident, mode = parts[2], parts[3]
+        if mode != "late_bad_header":
+            start_response("200 OK", TEXT)
+        return Closing(ident, mode, start_response)
+    if parts[1] == "nobody":
+        reasons = {"204": "No Content", "304": "Not Modified"}
+        start_response(f"{parts[2]} {reasons[parts[2]]}", [("X-Status", parts[2])])
+        return [b"dropped body"] if parts[3:] == ["body"] else []
+    if path == "/result/none":
+        start_response("200 OK", TEXT)
+        return None
+    if path == "/result/str_list":
+        start_response("200 OK", TEXT)
+        return ["abc"]
+    if path == "/twice":
+        start_response("200 OK", TEXT)
+        return _answer(start_response, "200 OK", b"twice")
+    if path == "/exc_info_unsent":
+        start_response("200 OK", TEXT + [("X-First", "1")])
+        try:
+            raise FixtureError("handled before any output")
+        except FixtureError:
+            body = b"oops"
+            start_response("500 Oops", TEXT + [("Content-Length", str(len(body)))],
+                           sys.exc_info())
+        return [body]
+    if path == "/exc_info_sent":
+        write = start_response("200 OK", TEXT + [("Content-Length", "100")])
+        write(b"partial")
+        try:
+            raise FixtureError("after the head was sent")
+        except FixtureError:
+            start_response("500 Oops", TEXT, sys.exc_info())
+        return [b"never sent"]
+    if path == "/status_bytes":
+        return _answer(start_response, b"200 OK", b"bytes status")
+    if path == "/name_bytes":
+        return _answer(start_response, "200 OK", b"x", [(b"X-Bytes", "v")])
+    if path == "/value_bytes":
+        return _answer(start_response, "200 OK", b"x", [("X-Bytes", b"v")])
+    if path == "/status_crlf":
+        return _answer(start_response, "200 OK\r\nX-Injected: 1", b"x")
+    if path == "/name_crlf":
+        return _answer(start_response, "200 OK", b"x", [("X-Injected\r\nX-Other", "v")])
+    if path == "/value_crlf":
+        return _answer(start_response, "200 OK", b"x", [("X-Value", "v\r\nX-Injected: 1")])
+    if path == "/value_lf":
+        return _answer(start_response, "200 OK", b"x", [("X-Value", "v\nX-Injected: 1")])
+    if path == "/name_space":
+        return _answer(start_response, "200 OK", b"x", [("X Space", "v")])
+    if path == "/name_colon":
+        return _answer(start_response, "200 OK", b"x", [("X-Injected:1\tX", "v")])
+    if path == "/value_nul":
+        return _answer(start_response, "200 OK", b"x", [("X-Value", "a\x00b")])
+    if parts[1] == "hop":
+        return _answer(start_response, "200 OK", b"x", [(parts[2], "x")])
+    if path == "/no_start_response":
+        return [b"body without a status"]
+    if path == "/no_start_response_empty":
+        return []
+    return _answer(start_response, "404 Not Found", b"no such fixture")

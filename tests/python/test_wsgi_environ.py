@@ -1,0 +1,221 @@
+"""The WSGI environ (waitress-behaviour.md §4.10), seen by the echo app, over TCP and a Unix
+socket: CGI variables, url_prefix, header names and values, the wsgi.* keys and the
+client_disconnected callables."""
+import time
+import uuid
+
+import pytest
+
+from conftest import IDENT, chunked
+
+REQUIRED = {
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "REQUEST_URI",
+    "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REMOTE_ADDR",
+    "REMOTE_HOST", "REMOTE_PORT", "wsgi.version", "wsgi.url_scheme", "wsgi.input",
+    "wsgi.errors", "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once",
+    "wsgi.file_wrapper", "wsgi.input_terminated", "waitress.client_disconnected",
+}
+
+
+@pytest.fixture
+def echo(shared_server):
+    return shared_server("echo:app")
+
+
+def test_cgi_variables(echo, transport):
+    with echo.connect() as c:
+        resp = c.request("GET", "/path?x=1&y=%20", [("Host", "example.com")])
+        local = c.sock.getsockname()
+    info = resp.json()
+    assert info["method"] == "GET"
+    assert info["script_name"] == ""
+    assert info["path_info"] == "/path"
+    assert info["query"] == "x=1&y=%20"
+    assert info["request_uri"] == "/path?x=1&y=%20"
+    assert info["server_name"] == "waitress.invalid"  # never the Host field
+    assert info["server_protocol"] == "HTTP/1.1"
+    assert info["server_software"] == IDENT
+    assert info["server_port"] == echo.port
+    if transport == "tcp":
+        assert info["remote_addr"] == "127.0.0.1"
+        assert info["remote_host"] == "127.0.0.1"
+        assert info["remote_port"] == str(local[1])
+    else:
+        assert info["remote_addr"] == "localhost"
+        assert info["remote_host"] == "localhost"
+        assert info["remote_port"] == "None"
+        assert info["server_port"] == echo.address
+    assert info["content_length"] is None and info["content_type"] is None
+    assert info["headers"] == {"HOST": "example.com"}
+
+
+def test_every_cgi_value_is_a_str_and_the_key_set_is_complete(echo):
+    info = echo.request("POST", "/", [("Content-Type", "text/plain"), ("X-A", "b")],
+                        b"body").json()
+    assert REQUIRED <= set(info["keys"]), REQUIRED - set(info["keys"])
+    assert {k: t for k, t in info["types"].items() if t != "str"} == {}
+    assert info["content_length"] == "4"
+    assert info["content_type"] == "text/plain"
+    assert "CONTENT_LENGTH" not in info["headers"] and "CONTENT_TYPE" not in info["headers"]
+
+
+def test_wsgi_keys(echo):
+    info = echo.request("GET", "/").json()
+    assert info["wsgi"] == {
+        "version": [1, 0],
+        "multithread": True,
+        "multiprocess": False,
+        "run_once": False,
+        "input_terminated": True,
+        "errors_is_stderr": True,
+        "file_wrapper_callable": True,
+    }
+    assert info["url_scheme"] == "http"
+
+
+@pytest.mark.waitron_only
+def test_client_disconnected_callables_are_false_while_connected(echo):
+    info = echo.request("GET", "/").json()
+    assert info["disconnected"] == {"waitron.client_disconnected": False,
+                                    "waitress.client_disconnected": False}
+
+
+def test_http10_protocol(echo):
+    info = echo.request("GET", "/", version="HTTP/1.0").json()
+    assert info["server_protocol"] == "HTTP/1.0"
+
+
+@pytest.mark.parametrize("target, script_name, path_info", [
+    ("/app/foo/bar", "/app", "/foo/bar"),
+    ("/app", "/app", ""),
+    ("/app/", "/app", "/"),
+    ("/apple", "/app", "/apple"),  # a miss: SCRIPT_NAME is still the prefix (waitress)
+    ("/", "/app", "/"),
+])
+def test_url_prefix(shared_server, target, script_name, path_info):
+    server = shared_server("echo:app", url_prefix="app/")
+    info = server.request("GET", target).json()
+    assert (info["script_name"], info["path_info"]) == (script_name, path_info)
+
+
+@pytest.mark.parametrize("target, path_info", [
+    ("/a%20b%2Fc", "/a b/c"),
+    ("///abc", "/abc"),
+    ("//a//b", "/a//b"),
+    ("/caf%C3%A9", "/caf\u00c3\u00a9"),  # UTF-8 bytes as latin-1 code points (PEP 3333)
+    ("/%zz", "/%zz"),
+    ("http://example.com:81/p?q=1", "/p"),
+    ("http://example.com", ""),
+    ("/a#fragment", "/a"),
+])
+def test_path_info_decoding(echo, target, path_info):
+    info = echo.request("GET", target, [("Host", "h.test")]).json()
+    assert info["path_info"] == path_info
+    assert info["request_uri"] == target
+    assert info["headers"]["HOST"] == "h.test"
+
+
+def test_asterisk_form_for_options(echo):
+    info = echo.request("OPTIONS", "*").json()
+    assert (info["method"], info["path_info"], info["request_uri"]) == ("OPTIONS", "*", "*")
+
+
+def test_hop_by_hop_request_fields_reach_the_app(echo):
+    info = echo.request("GET", "/", [("Connection", "keep-alive"), ("TE", "trailers"),
+                                     ("Upgrade", "websocket"), ("Keep-Alive", "300")]).json()
+    assert {k: info["headers"][k] for k in ("CONNECTION", "TE", "UPGRADE", "KEEP_ALIVE")} == {
+        "CONNECTION": "keep-alive", "TE": "trailers", "UPGRADE": "websocket",
+        "KEEP_ALIVE": "300"}
+
+
+def test_empty_ident_removes_the_server_field(shared_server):
+    server = shared_server("echo:app", ident="")
+    resp = server.request("GET", "/")
+    assert resp.header("Server") is None
+    assert resp.json()["server_software"] is None
+    with server.connect() as c:
+        c.send(b"GET / HTTP/1.1\r\n Host: a\r\n\r\n")
+        error = c.read_response()
+    assert error.status == 400 and error.header("Server") is None
+    assert error.body.endswith(b"(generated by server)")
+
+
+def test_query_string_stays_raw(echo):
+    info = echo.request("GET", "/?a=caf%C3%A9&b=%2F+x#frag").json()
+    assert info["query"] == "a=caf%C3%A9&b=%2F+x"
+
+
+def test_repeated_fields_are_joined_in_order(echo):
+    info = echo.request("GET", "/", [("X-Dup", "a"), ("Cookie", "c=1"), ("x-dup", "b"),
+                                     ("Cookie", "d=2")]).json()
+    assert info["headers"]["X_DUP"] == "a, b"
+    assert info["headers"]["COOKIE"] == "c=1, d=2"
+
+
+def test_field_names_with_underscores_are_dropped(echo):
+    info = echo.request("GET", "/", [("X_Foo", "spoof"), ("X-Foo", "real"),
+                                     ("Only_Underscore", "x")]).json()
+    assert info["headers"]["X_FOO"] == "real"
+    assert "ONLY_UNDERSCORE" not in info["headers"]
+
+
+def test_field_values_are_latin1_strings_kept_verbatim(echo):
+    with echo.connect() as c:
+        c.send(b"GET / HTTP/1.1\r\nX-Latin: caf\xe9 \xa0x\x85\r\nX-Space:  padded \t\r\n\r\n")
+        info = c.read_response().json()
+    assert info["headers"]["X_LATIN"] == "caf\u00e9 \u00a0x\u0085"
+    assert info["headers"]["X_SPACE"] == "padded"
+
+
+def test_chunked_body_sets_content_length(echo):
+    with echo.connect() as c:
+        c.send(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + chunked(b"abc", b"defgh"))
+        info = c.read_response().json()
+    assert info["content_length"] == "8"
+    assert info["body"] == "abcdefgh"
+    assert "TRANSFER_ENCODING" not in info["headers"]
+
+
+def test_adjustments_reach_the_environ(shared_server):
+    server = shared_server("echo:app", url_scheme="https", server_name="example.test",
+                          ident="custom-ident")
+    resp = server.request("GET", "/")
+    info = resp.json()
+    assert info["url_scheme"] == "https"
+    assert info["server_name"] == "example.test"
+    assert info["server_software"] == "custom-ident"
+    assert resp.header("Server") == "custom-ident"
+
+
+def test_untrusted_proxy_headers_are_cleared_by_default(echo):
+    info = echo.request("GET", "/", [("X-Forwarded-For", "10.0.0.1"),
+                                     ("X-Forwarded-Proto", "https"),
+                                     ("Forwarded", "for=10.0.0.1"), ("X-Other", "1")]).json()
+    assert set(info["headers"]) == {"X_OTHER"}
+    assert info["url_scheme"] == "http"
+
+
+def _wait_result(server, ident):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        result = server.request("GET", f"/result/{ident}").json()["result"]
+        if result is not None:
+            return result
+        time.sleep(0.05)
+    raise AssertionError("the app never finished")
+
+
+@pytest.mark.parametrize("key", [pytest.param("waitron", marks=pytest.mark.waitron_only),
+                                 "waitress"])
+def test_client_disconnected_turns_true_when_the_client_goes(start_server, key):
+    server = start_server("disconnect:app", channel_request_lookahead=1,
+                          env={"DISCONNECT_KEY": key})
+    ident = uuid.uuid4().hex
+    c = server.connect()
+    c.send(b"GET /wait/%s HTTP/1.1\r\n\r\n" % ident.encode())
+    head = c.read_head()
+    assert head.status == 200
+    assert c.read_line()  # the chunk size of "waiting\n"
+    c.close()
+    assert _wait_result(server, ident) is True
