@@ -38,7 +38,7 @@ def check(path: pathlib.Path) -> list[str]:
     problems = []
     for target in INCLUDE.findall(path.read_text(encoding="utf-8", errors="replace")):
         top = target.split("/")[0]
-        if str(rel) in EXTENSION_ROOT and top == "config":
+        if str(rel) in EXTENSION_ROOT and top in ("config", "runner"):
             continue
         if top in LAYERS and top != layer and top not in ALLOWED.get(layer, set()):
             problems.append(f"{rel}: layer '{layer}' may not include {target}")

@@ -41,6 +41,7 @@ def _serve_demo(pairs):
     serve_demo = getattr(_waitron, "serve_demo", None)
     if serve_demo is None:
         return None
+    logging.basicConfig()  # as serve() does, so that the banner shows
     status = serve_demo(pairs)
     return 0 if status is None else int(status)
 

@@ -100,6 +100,11 @@ PyObject* py_options(PyObject*, PyObject*) {
   return option_table();
 }
 
+PyObject* py_serve_demo(PyObject* module, PyObject* options) {
+  PyRef type = PyRef::steal(PyObject_GetAttrString(module, "Server"));
+  return type ? serve_demo(type.get(), options) : nullptr;
+}
+
 PyObject* py_parse_cli(PyObject*, PyObject* args) {
   std::vector<std::string> argv;
   if (!strings_from_python(args, argv)) return nullptr;
@@ -171,6 +176,8 @@ PyMethodDef module_methods[] = {
     {"make_adjustments", py_make_adjustments, METH_O,
      "make_adjustments(options) -> (dict, warnings): waitress's Adjustments(**kw), in C++"},
     {"options", py_options, METH_NOARGS, "options() -> the option table"},
+    {"serve_demo", py_serve_demo, METH_O,
+     "serve_demo(options): serve the built-in native demo app until SIGINT/SIGTERM"},
     {"parse_cli", py_parse_cli, METH_O, "parse_cli(args) -> dict: waitress-serve's options"},
     {"choose_app", py_choose_app, METH_VARARGS, "choose_app(parsed, config_app=None) -> str"},
     {"help_text", py_help_text, METH_O, "help_text(prog) -> the usage text"},

@@ -13,6 +13,7 @@
 #include "python/log_forwarder.hpp"
 #include "python/python_values.hpp"
 #include "python/wsgi_app.hpp"
+#include "runner/demo_app.hpp"
 
 namespace waitron::python {
 
@@ -78,18 +79,9 @@ void on_signal(uv_signal_t* handle, int) {
   uv_async_send(&impl->wake);  // the same path as close()
 }
 
-PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
-  PyObject* app = nullptr;
-  PyObject* options = nullptr;
-  static const char* keywords[] = {"app", "options", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:Server", const_cast<char**>(keywords), &app,
-                                   &options)) {
-    return nullptr;
-  }
-  if (!PyCallable_Check(app)) {
-    PyErr_SetString(PyExc_TypeError, "the WSGI application must be callable");
-    return nullptr;
-  }
+// Creates a server object serving `make_app(adjustments)`; null with an exception set.
+template <typename MakeApp>
+PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp make_app) {
   std::vector<NamedOption> named;
   if (!options_from_python(options, named)) return nullptr;
   auto impl = std::make_unique<Impl>();
@@ -99,7 +91,7 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     PyErr_SetString(PyExc_ValueError, e.what());
     return nullptr;
   }
-  auto wsgi = std::make_shared<WsgiApp>(app, WsgiSettings{impl->adjustments.url_scheme});
+  std::shared_ptr<App> app = make_app(impl->adjustments);
   impl->log = std::make_unique<LogForwarder>();
   uv_loop_init(&impl->loop);
   std::string error;
@@ -108,7 +100,7 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     AllowThreads unlocked;
     try {
       impl->server =
-          std::make_unique<Server>(&impl->loop, impl->adjustments, wsgi, impl->log->sink());
+          std::make_unique<Server>(&impl->loop, impl->adjustments, app, impl->log->sink());
       impl->server->start();
     } catch (const std::system_error& e) {
       error = e.what();
@@ -148,6 +140,23 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   }
   reinterpret_cast<ServerObject*>(o)->impl = impl.release();
   return o;
+}
+
+PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  PyObject* app = nullptr;
+  PyObject* options = nullptr;
+  static const char* keywords[] = {"app", "options", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:Server", const_cast<char**>(keywords), &app,
+                                   &options)) {
+    return nullptr;
+  }
+  if (!PyCallable_Check(app)) {
+    PyErr_SetString(PyExc_TypeError, "the WSGI application must be callable");
+    return nullptr;
+  }
+  return create_server_object(type, options, [app](const Adjustments& adj) {
+    return std::make_shared<WsgiApp>(app, WsgiSettings{adj.url_scheme});
+  });
 }
 
 bool on_main_thread() {
@@ -302,6 +311,26 @@ PyType_Spec server_spec = {"waitron._waitron.Server", sizeof(ServerObject), 0, P
 
 PyObject* make_server_type() {
   return PyType_FromSpec(&server_spec);
+}
+
+PyObject* serve_demo(PyObject* server_type, PyObject* options) {
+  PyRef server = PyRef::steal(
+      create_server_object(reinterpret_cast<PyTypeObject*>(server_type), options,
+                           [](const Adjustments&) { return runner::make_demo_app(); }));
+  if (!server) return nullptr;
+  // The banner, as serve() prints it for a WSGI application.
+  PyRef logging = PyRef::steal(PyImport_ImportModule("logging"));
+  PyRef logger = logging
+                     ? PyRef::steal(PyObject_CallMethod(logging.get(), "getLogger", "s", "waitron"))
+                     : PyRef();
+  if (!logger) return nullptr;
+  for (const ListenAddress& a : impl_of(server.get())->server->addresses()) {
+    PyRef done = PyRef::steal(
+        PyObject_CallMethod(logger.get(), "info", "ss", "Serving on %s", a.url().c_str()));
+    if (!done) return nullptr;
+  }
+  PyRef args = PyRef::steal(PyTuple_New(0));
+  return args ? server_run(server.get(), args.get(), nullptr) : nullptr;
 }
 
 }  // namespace waitron::python

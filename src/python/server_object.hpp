@@ -21,4 +21,8 @@ namespace waitron::python {
 
 PyObject* make_server_type();
 
+// serve_demo(options): serves waitron's built-in native demo app (the command line with no
+// application), printing the banner, until SIGINT/SIGTERM. Blocks; returns None.
+PyObject* serve_demo(PyObject* server_type, PyObject* options);
+
 }  // namespace waitron::python

@@ -119,8 +119,10 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
   if (PyObject_HasAttrString(result.get(), "close")) {
     PyRef closed = PyRef::steal(PyObject_CallMethod(result.get(), "close", nullptr));
     if (!closed) {
-      if (type) PyErr_Clear();  // the first error wins
-      else ok = false;          // close() itself failed: its error stays set
+      if (type)
+        PyErr_Clear();  // the first error wins
+      else
+        ok = false;  // close() itself failed: its error stays set
     }
   }
   if (type) PyErr_Restore(type, value, tb);
