@@ -66,8 +66,8 @@ class Server {
   // Throws std::system_error (address in use...) or std::invalid_argument.
   void start();
   // Stops accepting, closes idle connections, lets requests in flight finish (their
-  // connections then close) for up to 5 seconds, then cuts those still running (their
-  // writes throw ClientDisconnected), stops the application threads, closes every handle,
+  // connections then close) for up to shutdown_timeout seconds (5), then cuts those still running
+  // (their writes throw ClientDisconnected), stops the application threads, closes every handle,
   // and calls on_closed on the loop thread. Safe to call once; later calls are ignored.
   void close(std::function<void()> on_closed = nullptr);
 

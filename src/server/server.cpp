@@ -27,10 +27,6 @@ namespace waitron {
 
 namespace {
 
-// How long close() lets requests in flight finish before it cuts them (waitress waits 5 s
-// for its threads). The deployment issue makes this the shutdown_timeout option.
-constexpr std::uint64_t kShutdownGraceMs = 5000;
-
 // Forwards core log lines to the host's LogSink.
 class SinkLogger final : public core::Logger {
  public:
@@ -282,7 +278,8 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   void close(std::function<void()> cb) {
     if (closing) return;
     closing = true;
-    close_deadline = uv_now(loop) + kShutdownGraceMs;
+    // shutdown_timeout: how long requests in flight may finish before they are cut.
+    close_deadline = uv_now(loop) + static_cast<std::uint64_t>(adj.shutdown_timeout) * 1000;
     on_closed = std::move(cb);
     if (!started) {
       closed = true;

@@ -458,7 +458,7 @@ TEST_CASE("the option table has every waitress option once, plus waitron's own")
                                                          "channel_request_lookahead",
                                                          "server_name"};
   // Options waitress does not have; each is listed here deliberately.
-  const std::vector<std::string_view> waitron_params = {"stream_request_body"};
+  const std::vector<std::string_view> waitron_params = {"stream_request_body", "shutdown_timeout"};
   CHECK(options().size() == waitress_params.size() + waitron_params.size());
   for (const std::string_view name : waitron_params) {
     CAPTURE(name);

@@ -162,3 +162,49 @@ TEST_CASE("invalid adjustments are refused at construction") {
   CHECK_THROWS_AS(Server(&loop, local(), nullptr, quiet()), std::invalid_argument);
   CHECK(uv_loop_close(&loop) == 0);
 }
+
+TEST_CASE("close() cuts requests still running after shutdown_timeout; their threads are freed") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  std::atomic<bool> in_app{false};
+  std::atomic<bool> released{false};
+  auto app = make_app([&](Request&, Response& res) {
+    res.start("200 OK", {});
+    in_app = true;
+    std::string chunk(64 * 1024, 'x');
+    try {
+      for (;;) res.write(std::string_view(chunk));  // the client never reads
+    } catch (const ClientDisconnected&) {
+      released = true;
+      throw;
+    }
+  });
+  Adjustments adj = local();
+  adj.shutdown_timeout = 1;
+  Server s(&loop, adj, app, quiet());
+  s.start();
+  int port = std::stoi(s.addresses().at(0).port);
+  uv_async_t go;
+  uv_async_init(&loop, &go, [](uv_async_t* h) {
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    static_cast<Server*>(h->data)->close();
+  });
+  go.data = &s;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::thread client([&] {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    std::string_view req = "GET /stuck HTTP/1.1\r\n\r\n";
+    REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    while (!in_app) std::this_thread::yield();
+    uv_async_send(&go);  // close while the request is stuck on a client that does not read
+  });
+  uv_run(&loop, UV_RUN_DEFAULT);  // returns only once the server is closed
+  client.join();
+  ::close(fd);
+  CHECK(released);
+  CHECK(uv_loop_close(&loop) == 0);
+}
