@@ -113,20 +113,23 @@ TEST_CASE("close() lets a request in flight finish, then closes") {
   Server s(&loop, local(), app, quiet());
   s.start();
   int port = std::stoi(s.addresses().at(0).port);
+  struct Ctx {
+    Server* server;
+    std::atomic<bool>* release;
+  } ctx{&s, &release};
   uv_async_t go;
   uv_async_init(&loop, &go, [](uv_async_t* h) {
+    auto* c = static_cast<Ctx*>(h->data);
     uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
-    static_cast<Server*>(h->data)->close();
+    c->server->close();
+    *c->release = true;  // only now: close() has run, the request is still in flight
   });
-  go.data = &s;
+  go.data = &ctx;
   std::string got;
   std::thread client([&] {
     std::thread closer([&] {
       while (!in_app) std::this_thread::yield();
       uv_async_send(&go);  // close while the request runs
-      // A new connection is refused once the listener is closed; the running request
-      // is released only after close() started.
-      release = true;
     });
     got = get(port, "GET / HTTP/1.1\r\n\r\n");
     closer.join();
