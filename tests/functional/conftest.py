@@ -47,6 +47,10 @@ def pytest_addoption(parser):
                     help="path of the waitron-fixture executable")
     group.addoption("--waitron-serve", default=str(REPO / "build/src/runner/waitron-serve"),
                     help="path of the waitron-serve executable")
+    group.addoption("--waitron-corpus-dump",
+                    default=str(REPO / "build/tests/functional/waitron-dump-cases"),
+                    help="path of the waitron-dump-cases executable (the request-case table "
+                         "as JSON, for test_hostile_corpus.py)")
 
 
 def _executable(config, option: str) -> str:
@@ -64,6 +68,11 @@ def fixture_exe(pytestconfig) -> str:
 @pytest.fixture(scope="session")
 def serve_exe(pytestconfig) -> str:
     return _executable(pytestconfig, "--waitron-serve")
+
+
+@pytest.fixture(scope="session")
+def corpus_dump_exe(pytestconfig) -> str:
+    return _executable(pytestconfig, "--waitron-corpus-dump")
 
 
 def _tmp_root() -> str:
@@ -328,7 +337,7 @@ class _Drain:
 class ServerProcess:
     """A waitron-serve-like process listening on TCP 127.0.0.1:0 or a Unix socket."""
 
-    def __init__(self, exe: str, flags, transport: str, workdir: str):
+    def __init__(self, exe: str, flags, transport: str, workdir: str, env=None):
         self.transport = transport
         self.workdir = workdir
         self.socket_path = None
@@ -346,7 +355,7 @@ class ServerProcess:
         self.address = None  # ("127.0.0.1", port) or the socket path
         self.exit_status = None
         self.terminated = False  # SIGTERM sent (a second one would make it exit at once)
-        env = dict(os.environ, TMPDIR=workdir)
+        env = dict(os.environ, TMPDIR=workdir, **(env or {}))
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=workdir, env=env)
         self.stdout = _Drain(self.proc.stdout)

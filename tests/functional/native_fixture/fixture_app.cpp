@@ -14,9 +14,23 @@
 //   /wait-disconnect?ms=N      polls client_disconnected() for up to N ms: "seen"/"not seen"
 //   /stream-until-disconnect   64 KiB writes until ClientDisconnected, counted, rethrown
 //   /state                     the two counters above
+//   /__seen                    the request log (below) as JSON; not itself logged
+//   /__reset                   empties the request log; not itself logged
 //   anything else              404
 //
-// Thread-safe: the state is atomics and a mutex-guarded cache of temporary files.
+// Recording mode (WAITRON_FIXTURE_RECORD=1 in the environment, for test_hostile_corpus.py):
+// every request whose path starts with neither /__seen nor /__reset is appended to the
+// request log (method, request-target as sent, HTTP minor, fields, whole body) and answered
+// "200 OK" with Content-Length 2 and the body "ok", whatever its path: the fake app of the
+// unit tests' request-case table. Without it the paths above are served and nothing is
+// logged (/__seen returns []).
+//
+// /__seen's JSON is [{"method": ..., "target": ..., "minor": 1, "body": ...,
+// "fields": [[name, value], ...]}, ...] in arrival order, every string written with one code
+// point per byte (latin-1), so that a client gets the bytes back exactly.
+//
+// Thread-safe: the state is atomics, a mutex-guarded cache of temporary files and a
+// mutex-guarded request log.
 #include "fixture_app.hpp"
 
 #include <dirent.h>
@@ -275,7 +289,116 @@ void state(Request&, Response& res) {
              std::to_string(g_streams_ended_by_disconnect.load()) + "\n");
 }
 
+// --- the request log ----------------------------------------------------------------------
+
+struct SeenRequest {
+  std::string method;
+  std::string target;
+  int minor;
+  std::vector<Header> fields;
+  std::string body;
+};
+
+class RequestLog {
+ public:
+  void add(SeenRequest request) {
+    std::lock_guard lock(mutex_);
+    requests_.push_back(std::move(request));
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    requests_.clear();
+  }
+  std::vector<SeenRequest> snapshot() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<SeenRequest> requests_;
+};
+
+RequestLog& request_log() {
+  static RequestLog log;
+  return log;
+}
+
+// A JSON string whose code points are the bytes of `in`.
+std::string latin1_json(std::string_view in) {
+  std::string out = "\"";
+  for (char ch : in) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b == '"' || b == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (b >= 0x20 && b < 0x7f) {
+      out += ch;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+    }
+  }
+  return out + "\"";
+}
+
+std::string seen_json() {
+  std::string out = "[";
+  bool first = true;
+  for (const SeenRequest& r : request_log().snapshot()) {
+    out += first ? "\n" : ",\n";
+    first = false;
+    out += "{\"method\": " + latin1_json(r.method) + ", \"target\": " + latin1_json(r.target) +
+           ", \"minor\": " + std::to_string(r.minor) + ", \"body\": " + latin1_json(r.body) +
+           ", \"fields\": [";
+    for (std::size_t i = 0; i < r.fields.size(); ++i) {
+      out += (i ? ", [" : "[") + latin1_json(r.fields[i].name) + ", " +
+             latin1_json(r.fields[i].value) + "]";
+    }
+    out += "]}";
+  }
+  return out + "\n]\n";
+}
+
+bool recording() {
+  static const bool on = [] {
+    const char* value = std::getenv("WAITRON_FIXTURE_RECORD");
+    return value && std::string_view(value) == "1";
+  }();
+  return on;
+}
+
+// Returns true if `req` was a request-log request (answered here).
+bool request_log_endpoint(Request& req, Response& res) {
+  std::string_view path = req.path();
+  if (path.starts_with("/__seen")) {
+    std::string body = seen_json();
+    res.start("200 OK", {{"Content-Type", "application/json"},
+                         {"Content-Length", std::to_string(body.size())},
+                         {"X-Request-Log", "seen"}});
+    res.write(std::move(body));
+    return true;
+  }
+  if (path.starts_with("/__reset")) {
+    request_log().clear();
+    answer(res, "200 OK", "reset");
+    return true;
+  }
+  return false;
+}
+
+void record(Request& req, Response& res) {
+  request_log().add({std::string(req.method()), std::string(req.target()), req.http_minor(),
+                     req.headers(), req.body().read_all()});
+  res.start("200 OK", {{"Content-Length", "2"}});
+  res.write(std::string_view("ok"));
+}
+
 void handle(Request& req, Response& res) {
+  if (request_log_endpoint(req, res)) return;
+  if (recording()) return record(req, res);
   std::string_view path = req.path();
   if (path == "/echo") return echo(req, res);
   if (path == "/environ") return environ_lines(req, res);
