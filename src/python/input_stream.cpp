@@ -278,7 +278,11 @@ PyObject* stream_seek(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
     PyErr_Format(PyExc_ValueError, "invalid whence (%ld, should be 0, 1 or 2)", whence);
     return nullptr;
   }
-  long long target = base + offset;
+  long long target = 0;
+  if (__builtin_add_overflow(base, offset, &target)) {
+    PyErr_SetString(PyExc_OverflowError, "seek position out of range");
+    return nullptr;
+  }
   if (target < 0) {
     PyErr_Format(PyExc_ValueError, "negative seek position %lld", target);
     return nullptr;

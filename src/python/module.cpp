@@ -137,10 +137,18 @@ PyObject* py_choose_app(PyObject*, PyObject* args) {
   config::CliArgs cli;
   PyObject* app = PyDict_GetItemString(parsed, "app");
   PyObject* positional = PyDict_GetItemString(parsed, "positional");
-  if (app && app != Py_None) cli.app = PyUnicode_AsUTF8(app);
+  if (app && app != Py_None) {
+    const char* text = PyUnicode_AsUTF8(app);
+    if (!text) return nullptr;
+    cli.app = text;
+  }
   if (positional && !strings_from_python(positional, cli.positional)) return nullptr;
   std::optional<std::string> from_config;
-  if (config_app != Py_None) from_config = PyUnicode_AsUTF8(config_app);
+  if (config_app != Py_None) {
+    const char* text = PyUnicode_AsUTF8(config_app);
+    if (!text) return nullptr;
+    from_config = text;
+  }
   if (PyErr_Occurred()) return nullptr;
   try {
     return PyUnicode_FromString(config::choose_app(cli, from_config).c_str());

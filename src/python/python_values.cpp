@@ -110,7 +110,9 @@ bool options_from_python(PyObject* options, std::vector<NamedOption>& out) {
     PyObject *name = nullptr, *value = nullptr;
     if (!PyArg_ParseTuple(pair.get(), "UO", &name, &value)) return false;
     NamedOption o;
-    o.name = PyUnicode_AsUTF8(name);
+    const char* text = PyUnicode_AsUTF8(name);
+    if (!text) return false;
+    o.name = text;
     if (!value_from_python(value, o.value)) return false;
     out.push_back(std::move(o));
   }

@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <system_error>
@@ -25,6 +26,8 @@ struct Impl {
   uv_async_t wake{};
   uv_signal_t signals[2]{};
   bool signals_open = false;
+  std::vector<ListenAddress> addresses;  // a copy, safe to read from any thread
+  int signals_received = 0;              // loop thread only
   std::unique_ptr<LogForwarder> log;
   std::unique_ptr<Server> server;
   Adjustments adjustments;
@@ -76,6 +79,9 @@ void on_wake(uv_async_t* handle) {
 
 void on_signal(uv_signal_t* handle, int) {
   auto* impl = static_cast<Impl*>(handle->data);
+  // A second signal exits at once, as waitron-serve's does: a request stuck in the
+  // application would otherwise keep the process alive.
+  if (++impl->signals_received > 1) std::_Exit(1);
   uv_async_send(&impl->wake);  // the same path as close()
 }
 
@@ -93,7 +99,17 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp ma
   }
   std::shared_ptr<App> app = make_app(impl->adjustments);
   impl->log = std::make_unique<LogForwarder>();
-  uv_loop_init(&impl->loop);
+  int rc = uv_loop_init(&impl->loop);
+  if (rc == 0) {
+    rc = uv_async_init(&impl->loop, &impl->wake, on_wake);
+    if (rc != 0) uv_loop_close(&impl->loop);
+  }
+  if (rc != 0) {  // out of descriptors, typically
+    impl->log->stop();
+    PyErr_SetObject(PyExc_OSError, PyRef::steal(Py_BuildValue("(is)", -rc, uv_strerror(rc))).get());
+    return nullptr;
+  }
+  impl->wake.data = impl.get();
   std::string error;
   int error_number = 0;
   {
@@ -109,13 +125,15 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp ma
       error = e.what();
     }
     if (!error.empty()) {
-      if (impl->server) {
-        impl->server->close();
-        uv_run(&impl->loop, UV_RUN_DEFAULT);
-        impl->server.reset();
-      }
+      if (impl->server) impl->server->close();
+      uv_close(reinterpret_cast<uv_handle_t*>(&impl->wake), nullptr);
+      uv_run(&impl->loop, UV_RUN_DEFAULT);
+      impl->server.reset();
       uv_loop_close(&impl->loop);
       impl->log->stop();
+    } else {
+      // The addresses never change; a copy lets any thread read them while the loop runs.
+      impl->addresses = impl->server->addresses();
     }
   }
   if (!error.empty()) {
@@ -127,8 +145,6 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp ma
     }
     return nullptr;
   }
-  uv_async_init(&impl->loop, &impl->wake, on_wake);
-  impl->wake.data = impl.get();
   PyObject* o = type->tp_alloc(type, 0);
   if (!o) {
     // Let the server close on its own loop before freeing it.
@@ -197,9 +213,12 @@ PyObject* server_run(PyObject* o, PyObject* args, PyObject* kwargs) {
     if (signals) {
       for (int i = 0; i < 2; ++i) {
         sigaction(numbers[i], nullptr, &saved[i]);
+        // uv_signal_init cannot fail once the loop is up; start may (then no handler).
         uv_signal_init(&impl->loop, &impl->signals[i]);
         impl->signals[i].data = impl;
-        uv_signal_start(&impl->signals[i], on_signal, numbers[i]);
+        if (uv_signal_start(&impl->signals[i], on_signal, numbers[i]) != 0) {
+          sigaction(numbers[i], &saved[i], nullptr);
+        }
       }
       impl->signals_open = true;
     }
@@ -239,7 +258,7 @@ PyObject* server_close(PyObject* o, PyObject*) {
 PyObject* server_addresses(PyObject* o, PyObject*) {
   PyRef out = PyRef::steal(PyList_New(0));
   if (!out) return nullptr;
-  for (const ListenAddress& a : impl_of(o)->server->addresses()) {
+  for (const ListenAddress& a : impl_of(o)->addresses) {
     PyRef item = PyRef::steal(Py_BuildValue("(ssi)", a.host.c_str(), a.port.c_str(), a.fd));
     if (!item || PyList_Append(out.get(), item.get()) < 0) return nullptr;
   }
@@ -324,7 +343,7 @@ PyObject* serve_demo(PyObject* server_type, PyObject* options) {
                      ? PyRef::steal(PyObject_CallMethod(logging.get(), "getLogger", "s", "waitron"))
                      : PyRef();
   if (!logger) return nullptr;
-  for (const ListenAddress& a : impl_of(server.get())->server->addresses()) {
+  for (const ListenAddress& a : impl_of(server.get())->addresses) {
     PyRef done = PyRef::steal(
         PyObject_CallMethod(logger.get(), "info", "ss", "Serving on %s", a.url().c_str()));
     if (!done) return nullptr;

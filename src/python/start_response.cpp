@@ -123,12 +123,17 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
   Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.get());
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
-    PyObject *name = nullptr, *value = nullptr;
-    if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "OO", &name, &value)) {
+    // Any (name, value) pair, a tuple or a two-item list, as waitress takes it.
+    PyRef pair = PySequence_Check(item) && !PyUnicode_Check(item)
+                     ? PyRef::steal(PySequence_Fast(item, "header is not a pair"))
+                     : PyRef();
+    if (!pair || PySequence_Fast_GET_SIZE(pair.get()) != 2) {
       PyErr_Clear();
       PyErr_Format(PyExc_AssertionError, "header %R is not a (name, value) tuple", item);
       return nullptr;
     }
+    PyObject* name = PySequence_Fast_GET_ITEM(pair.get(), 0);
+    PyObject* value = PySequence_Fast_GET_ITEM(pair.get(), 1);
     if (!PyUnicode_Check(name)) {
       PyErr_Format(PyExc_AssertionError, "Header name %R is not a string in %R", name, item);
       return nullptr;
@@ -154,7 +159,10 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
     }
     if (iequals(h.name, "content-length")) {
       std::uint64_t v = 0;
+      // Surrounding spaces and tabs are OWS (RFC 9110 §5.5), as the HTTP layer trims them.
       std::string_view text = h.value;
+      while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc() || end != text.data() + text.size()) {
         PyErr_Format(PyExc_ValueError, "invalid Content-Length %R", value);

@@ -61,7 +61,10 @@ int try_sendfile(const BridgeTypes& types, ResponseState& st, PyObject* filelike
     // waitress: an application Content-Length shorter than the file is honoured; any other
     // mismatch is corrected to the bytes actually sent.
     if (st.content_length && *st.content_length < size) size = *st.content_length;
-    if (!st.content_length || *st.content_length != size) set_content_length(st, size);
+    // The length can be set only while the head is unsent (not after a write()).
+    if (!st.response.headers_sent() && (!st.content_length || *st.content_length != size)) {
+      set_content_length(st, size);
+    }
     AllowThreads unlocked;
     st.response.send_file(static_cast<int>(fd), static_cast<std::uint64_t>(pos), size);
   } catch (const ClientDisconnected&) {
@@ -129,10 +132,48 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
   return ok;
 }
 
+bool interpreter_finalizing() noexcept {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+// Each application thread keeps one Python thread state for its whole life, created on its
+// first request: threading.local data and per-thread caches (database connections, say)
+// survive from one request to the next, as on waitress's threads. It is deleted when the
+// thread ends, with the GIL, if the interpreter is still alive.
+struct AppThreadState {
+  PyThreadState* state = nullptr;
+  ~AppThreadState() {
+    if (state && Py_IsInitialized() && !interpreter_finalizing()) {
+      PyEval_RestoreThread(state);
+      PyThreadState_Clear(state);
+      PyThreadState_DeleteCurrent();
+    }
+  }
+};
+thread_local AppThreadState t_app_thread;
+
+// Holds the GIL for a request with the thread's own thread state.
+class AppThreadGil {
+ public:
+  explicit AppThreadGil(PyInterpreterState* interpreter) {
+    if (!t_app_thread.state) t_app_thread.state = PyThreadState_New(interpreter);
+    PyEval_RestoreThread(t_app_thread.state);
+  }
+  ~AppThreadGil() { PyEval_SaveThread(); }
+  AppThreadGil(const AppThreadGil&) = delete;
+  AppThreadGil& operator=(const AppThreadGil&) = delete;
+};
+
 }  // namespace
 
 WsgiApp::WsgiApp(PyObject* app, WsgiSettings settings)
-    : app_(Py_NewRef(app)), settings_(std::move(settings)) {}
+    : app_(Py_NewRef(app)),
+      settings_(std::move(settings)),
+      interpreter_(PyInterpreterState_Get()) {}
 
 WsgiApp::~WsgiApp() {
   if (!Py_IsInitialized()) return;  // the interpreter is gone: nothing to release
@@ -144,8 +185,11 @@ WsgiApp::~WsgiApp() {
 void WsgiApp::handle(Request& request, Response& response) {
   std::string failure;
   bool disconnected = false;
+  // A thread asking for the GIL while the interpreter finalizes is ended by CPython
+  // (pthread_exit), which must not unwind through the server: give up on the request.
+  if (interpreter_finalizing()) throw ClientDisconnected();
   {
-    Gil gil;
+    AppThreadGil gil(interpreter_);
     release_pending();  // references the loop thread let go of since the last request
     const BridgeTypes& types = bridge_types();
     ResponseState st(response);

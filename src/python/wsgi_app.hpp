@@ -38,6 +38,7 @@ class WsgiApp final : public App {
  private:
   PyObject* app_;  // owned
   WsgiSettings settings_;
+  PyInterpreterState* interpreter_;
 };
 
 }  // namespace waitron::python

@@ -129,7 +129,11 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
 
     work = std::make_unique<work::WorkQueue>(
         loop, static_cast<unsigned>(adj.threads), [this](std::shared_ptr<work::ResponsePipe> pipe) {
-          if (auto* ch = static_cast<net::Channel*>(pipe->owner)) ch->on_pipe_ready(*pipe);
+          if (auto* ch = static_cast<net::Channel*>(pipe->owner)) {
+            ch->on_pipe_ready(*pipe);
+          } else if (closing) {
+            maybe_finish_close();  // a task of a closed connection ended
+          }
         });
     if (int rc = work->start(); rc != 0)
       throw std::system_error(-rc, std::generic_category(), "uv_async_init");
@@ -272,6 +276,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     }
     for (net::Channel* ch : expired) ch->close_now();
     if (accept_paused) resume_accepting();
+    if (closing) maybe_finish_close();
   }
 
   // --- closing -------------------------------------------------------------------------
@@ -298,9 +303,12 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
 
   void maybe_finish_close() {
     if (!closing || !channels.empty() || finishing) return;
+    // Every channel is gone, so no request can be dispatched any more; a task whose client
+    // vanished may still run (its writes fail at once). The loop never blocks joining it:
+    // this is checked again every second until no job is left, so the threads are idle
+    // when they are joined.
+    if (work->busy_threads() + work->queue_depth() > 0) return;
     finishing = true;
-    // Every channel is gone, so no request can be dispatched any more. A task whose client
-    // vanished may still be running: joining waits for it.
     work->stop();
     ++handles_closing;
     work->close([this] { handle_closed(); });

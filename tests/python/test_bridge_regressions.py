@@ -1,0 +1,134 @@
+"""Regressions found by the review of the Python bridge (the C++ _waitron extension)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import urllib.request
+
+from waitron import _waitron
+
+
+def serve(app, **options):
+    server = _waitron.Server(app, [("listen", "127.0.0.1:0")] + list(options.items()))
+    host, port, _ = server.addresses()[0]
+    thread = threading.Thread(target=server.run, kwargs={"handle_signals": False})
+    thread.start()
+    return server, thread, f"http://{host}:{port}"
+
+
+def stop(server, thread):
+    server.close()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_threading_local_survives_between_requests():
+    # Each application thread keeps its Python thread state, as waitress's threads do.
+    local = threading.local()
+
+    def app(environ, start_response):
+        local.n = getattr(local, "n", 0) + 1
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(local.n).encode()]
+
+    server, thread, url = serve(app, threads=1)
+    try:
+        seen = [urllib.request.urlopen(url, timeout=10).read() for _ in range(3)]
+        assert seen == [b"1", b"2", b"3"]
+    finally:
+        stop(server, thread)
+
+
+def test_write_then_file_wrapper_sends_both(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789" * 10)
+
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"head-")
+        return environ["wsgi.file_wrapper"](open(path, "rb"))
+
+    server, thread, url = serve(app)
+    try:
+        assert urllib.request.urlopen(url, timeout=10).read() == b"head-" + b"0123456789" * 10
+    finally:
+        stop(server, thread)
+
+
+def test_header_pairs_may_be_lists_and_content_length_may_have_spaces():
+    def app(environ, start_response):
+        start_response("200 OK", [["X-A", "1"], ("Content-Length", " 5 ")])
+        return [b"hello"]
+
+    server, thread, url = serve(app)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            assert r.headers["X-A"] == "1"
+            assert r.headers["Content-Length"] == "5"
+            assert r.read() == b"hello"
+    finally:
+        stop(server, thread)
+
+
+def test_addresses_is_safe_from_another_thread_while_closing():
+    server, thread, url = serve(lambda e, s: s("200 OK", []) or [b""])
+    stop_reading = threading.Event()
+
+    def reader():
+        while not stop_reading.is_set():
+            assert server.addresses()[0][0] == "127.0.0.1"
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        stop(server, thread)
+    finally:
+        stop_reading.set()
+        t.join(10)
+
+
+def test_seek_overflow_is_an_error_not_undefined_behaviour():
+    stream = _waitron.InputStream(b"abc")
+    stream.read(1)
+    try:
+        stream.seek(2 ** 63 - 1, 1)
+    except OverflowError:
+        pass
+    else:
+        raise AssertionError("seek past 2**63 must raise OverflowError")
+
+
+def test_a_second_signal_ends_a_server_stuck_in_its_application(tmp_path):
+    code = textwrap.dedent("""
+        import time
+        from waitron import _waitron
+        def app(environ, start_response):
+            print("in app", flush=True)
+            time.sleep(60)
+            start_response("200 OK", [])
+            return [b"late"]
+        s = _waitron.Server(app, [("listen", "127.0.0.1:0"), ("shutdown_timeout", 1)])
+        print(s.addresses()[0][1], flush=True)
+        s.run()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=dict(os.environ))
+    try:
+        port = int(proc.stdout.readline())
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            assert proc.stdout.readline() == b"in app\n"  # the request is in the application
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(1.5)
+                raise AssertionError("the first signal must wait for the request")
+            except subprocess.TimeoutExpired:
+                pass
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(10) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
