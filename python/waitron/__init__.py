@@ -14,11 +14,12 @@ HTTP parsing, the event loop (libuv) and the application threads are C++
 
 import logging
 
+from ._waitron import ClientDisconnected
 from .server import create_server
 
 __version__ = "0.1.0"
 
-__all__ = ["serve", "serve_paste", "create_server", "profile", "__version__"]
+__all__ = ["serve", "serve_paste", "create_server", "profile", "ClientDisconnected", "__version__"]
 
 
 def serve(app, **kw):

@@ -221,7 +221,13 @@ PyObject* stream_readline(PyObject* o, PyObject* const* args, Py_ssize_t nargs) 
   if (!s->body->complete()) {
     return read_streaming(s, size < 0 ? UINT64_MAX : static_cast<std::uint64_t>(size), true);
   }
-  std::uint64_t n = line_length(s, size < 0 ? UINT64_MAX : static_cast<std::uint64_t>(size));
+  std::uint64_t n = 0;
+  try {  // a read of a temporary file may fail: no C++ exception may reach CPython
+    n = line_length(s, size < 0 ? UINT64_MAX : static_cast<std::uint64_t>(size));
+  } catch (const std::exception& e) {
+    raise_body_error(e);
+    return nullptr;
+  }
   PyObject* out = bytes_at(s, s->pos, static_cast<std::size_t>(n));
   if (out) s->pos += n;
   return out;
@@ -327,7 +333,12 @@ PyObject* stream_find(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   if ((nargs >= 2 && !bound(args[1], 0, start)) || (nargs == 3 && !bound(args[2], size, end))) {
     return nullptr;
   }
-  return PyLong_FromLongLong(find_in(s, needle, start, end));
+  try {  // a read of a temporary file may fail: no C++ exception may reach CPython
+    return PyLong_FromLongLong(find_in(s, needle, start, end));
+  } catch (const std::exception& e) {
+    raise_body_error(e);
+    return nullptr;
+  }
 }
 
 PyObject* stream_readable_amount(PyObject* o, PyObject*) {
