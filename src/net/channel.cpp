@@ -20,7 +20,8 @@ Channel::Channel(ChannelContext& context, core::UniqueFd fd, work::Peer peer)
     : ctx_(context),
       fd_(std::move(fd)),
       peer_(std::move(peer)),
-      conn_(context.connection, *context.dates) {
+      conn_(context.connection, *context.dates),
+      out_(context.outbuf_overflow, context.connection.parser.temp_dir) {
   poll_.data = this;
 }
 

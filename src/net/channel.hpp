@@ -59,8 +59,9 @@ struct ChannelContext {
   http::DateSource* dates = nullptr;
   http::ConnectionSettings connection;
   std::uint64_t outbuf_high_watermark = 16777216;
-  std::span<char> read_buffer;     // shared scratch space for reads
-  std::uint64_t linger_ms = 2000;  // how long a closing channel drains its peer
+  std::uint64_t outbuf_overflow = 1048576;  // queued output past this spills to a temp file
+  std::span<char> read_buffer;              // shared scratch space for reads
+  std::uint64_t linger_ms = 2000;           // how long a closing channel drains its peer
   // Counters the server reports.
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;

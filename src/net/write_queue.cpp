@@ -37,13 +37,29 @@ void WriteQueue::push(http::OutputChunk chunk) {
   std::uint64_t n = chunk_size(chunk);
   if (n == 0) return;
   bytes_ += n;
-  chunks_.push_back(std::move(chunk));
+  auto bytes = memory_of(chunk);
+  if (bytes && memory_bytes_ + n > overflow_) {
+    // Spill: append to the temporary file and queue the region instead. If the file
+    // cannot be made or written, the bytes stay in memory.
+    if (!spill_ && core::FileBuffer::create(temp_dir_, spill_)) spill_.reset();
+    if (spill_) {
+      std::uint64_t at = spill_->file_offset() + spill_->size();
+      core::FileRegion region;
+      if (!spill_->append(*bytes) &&
+          !core::FileRegion::dup_from(spill_->file_descriptor(), at, n, region)) {
+        chunks_.push_back(Entry{std::move(region), true});
+        return;
+      }
+    }
+  }
+  if (bytes) memory_bytes_ += n;
+  chunks_.push_back(Entry{std::move(chunk), false});
 }
 
 WriteQueue::Result WriteQueue::flush(int fd) {
   Result r;
   while (!chunks_.empty()) {
-    if (auto* region = std::get_if<core::FileRegion>(&chunks_.front())) {
+    if (auto* region = std::get_if<core::FileRegion>(&chunks_.front().chunk)) {
       off_t offset = static_cast<off_t>(region->offset());
       ssize_t n = ::sendfile(fd, region->fd(), &offset,
                              static_cast<std::size_t>(std::min(region->length(), kMaxSendfile)));
@@ -63,13 +79,15 @@ WriteQueue::Result WriteQueue::flush(int fd) {
       region->advance(sent);
       bytes_ -= sent;
       r.bytes += sent;
+      if (chunks_.front().spilled) r.memory_bytes += sent;
       if (region->length() == 0) chunks_.pop_front();
+      if (chunks_.empty()) spill_.reset();  // every region of it is sent
       continue;
     }
     iovec iov[kMaxIov];
     std::size_t count = 0;
     for (auto it = chunks_.begin(); it != chunks_.end() && count < kMaxIov; ++it) {
-      auto bytes = memory_of(*it);
+      auto bytes = memory_of(it->chunk);
       if (!bytes) break;
       std::size_t skip = count == 0 ? front_offset_ : 0;
       iov[count].iov_base = const_cast<char*>(bytes->data() + skip);
@@ -90,10 +108,11 @@ WriteQueue::Result WriteQueue::flush(int fd) {
     }
     auto left = static_cast<std::size_t>(n);
     bytes_ -= left;
+    memory_bytes_ -= left;
     r.bytes += left;
     r.memory_bytes += left;
     while (left > 0) {
-      std::size_t rest = memory_of(chunks_.front())->size() - front_offset_;
+      std::size_t rest = memory_of(chunks_.front().chunk)->size() - front_offset_;
       if (left < rest) {
         front_offset_ += left;
         break;

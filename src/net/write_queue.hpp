@@ -2,17 +2,20 @@
 //
 // Byte chunks, owned or shared (zero-copy), are written with one sendmsg() (an iovec per
 // chunk, up to 64 at a time, so pipelined responses go out together); a shared chunk's
-// owner is released when the chunk has been written or the queue is destroyed; a file region at the front goes out with
-// sendfile(), never through user memory. flush() writes until the queue is empty or the
-// socket would block, and says how much went out. sendmsg uses MSG_NOSIGNAL; sendfile can
-// still raise SIGPIPE, which the server ignores (see server.hpp).
+// owner is released when the chunk has been written or the queue is destroyed; a file region at the
+// front goes out with sendfile(), never through user memory. flush() writes until the queue is
+// empty or the socket would block, and says how much went out. sendmsg uses MSG_NOSIGNAL; sendfile
+// can still raise SIGPIPE, which the server ignores (see server.hpp).
 //
 // One queue per channel; the loop thread only.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <string>
 
+#include "core/file_buffer.hpp"
 #include "http/output.hpp"
 
 namespace waitron::net {
@@ -21,21 +24,39 @@ class WriteQueue {
  public:
   struct Result {
     std::uint64_t bytes = 0;         // bytes written by this flush
-    std::uint64_t memory_bytes = 0;  // of which from byte chunks (not file regions)
+    std::uint64_t memory_bytes = 0;  // of which produced as bytes (also when spilled to disk)
     bool blocked = false;            // the socket would block; wait until it is writable
     int error = 0;                   // an errno that ends the connection, or 0
   };
+
+  // outbuf_overflow: once this many bytes of byte chunks wait in memory, further byte
+  // chunks are appended to an unnamed temporary file in temp_dir ("" = $TMPDIR or /tmp)
+  // and queued as regions of it (sent with sendfile), as waitress spills its output
+  // buffers. The file is dropped whenever the queue empties.
+  explicit WriteQueue(std::uint64_t overflow = UINT64_MAX, std::string temp_dir = "")
+      : overflow_(overflow), temp_dir_(std::move(temp_dir)) {}
 
   void push(http::OutputChunk chunk);
   Result flush(int fd);
 
   [[nodiscard]] bool empty() const noexcept { return chunks_.empty(); }
   [[nodiscard]] std::uint64_t size() const noexcept { return bytes_; }  // bytes queued
+  // Bytes of byte chunks held in memory (not spilled).
+  [[nodiscard]] std::uint64_t memory_size() const noexcept { return memory_bytes_; }
 
  private:
-  std::deque<http::OutputChunk> chunks_;
+  struct Entry {
+    http::OutputChunk chunk;
+    bool spilled = false;  // a region of the spill file, produced as bytes
+  };
+
+  std::deque<Entry> chunks_;
   std::size_t front_offset_ = 0;  // bytes of the front string already written
   std::uint64_t bytes_ = 0;
+  std::uint64_t memory_bytes_ = 0;
+  std::uint64_t overflow_;
+  std::string temp_dir_;
+  std::unique_ptr<core::FileBuffer> spill_;
 };
 
 }  // namespace waitron::net

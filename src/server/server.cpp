@@ -78,6 +78,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     ctx.connection.ident = adj.ident;
     ctx.connection.logger = logger.get();
     ctx.outbuf_high_watermark = static_cast<std::uint64_t>(adj.outbuf_high_watermark);
+    ctx.outbuf_overflow = static_cast<std::uint64_t>(adj.outbuf_overflow);
     ctx.read_buffer = std::span<char>(read_buffer);
   }
 

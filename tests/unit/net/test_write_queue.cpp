@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 #include <string>
 
 #include "net/write_queue.hpp"
@@ -120,4 +122,36 @@ TEST_CASE("shared chunks go out without a copy; their owner is released once wri
   CHECK(r.memory_bytes == 25);
   CHECK(sp.drain() == "head zero-copy bytes tail");
   CHECK(watch.expired());
+}
+
+namespace {
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("past outbuf_overflow, queued bytes spill to an unnamed file that goes when sent") {
+  SocketPair sp;
+  std::size_t fds_before = open_fds();
+  const char* d = std::getenv("WAITRON_TEST_TMPDIR");
+  WriteQueue q(10, d ? d : "");
+  q.push(std::string("12345678"));  // 8 bytes in memory
+  q.push(std::string("abcdefgh"));  // would make 16 > 10: spilled
+  auto owner = std::make_shared<std::string>("shared!!");
+  q.push(http::SharedBytes{std::string_view(*owner), owner});  // spilled too, owner released
+  CHECK(q.memory_size() == 8);
+  CHECK(q.size() == 24);
+  CHECK(owner.use_count() == 1);
+  CHECK(open_fds() > fds_before);  // the spill file (and its regions' descriptors)
+  auto r = q.flush(sp.a);
+  CHECK(r.error == 0);
+  CHECK(r.bytes == 24);
+  CHECK(r.memory_bytes == 24);  // spilled bytes still count as the application's bytes
+  CHECK(sp.drain() == "12345678abcdefghshared!!");
+  CHECK(q.empty());
+  CHECK(open_fds() == fds_before);
 }
