@@ -38,6 +38,14 @@ class ClientDisconnected : public std::runtime_error {
   ClientDisconnected() : std::runtime_error("client disconnected") {}
 };
 
+// Thrown by an application to end its request silently: no response (or the rest of it),
+// no log line; the connection closes. (The Python bridge uses it for waitress's rule on
+// an OSError raised by the application while log_socket_errors is off.)
+class ResponseAbandoned : public std::runtime_error {
+ public:
+  ResponseAbandoned() : std::runtime_error("response abandoned") {}
+};
+
 class Response {
  public:
   virtual ~Response() = default;

@@ -171,7 +171,7 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     return nullptr;
   }
   return create_server_object(type, options, [app](const Adjustments& adj) {
-    return std::make_shared<WsgiApp>(app, WsgiSettings{adj.url_scheme});
+    return std::make_shared<WsgiApp>(app, WsgiSettings{adj.url_scheme, adj.log_socket_errors});
   });
 }
 

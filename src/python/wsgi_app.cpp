@@ -185,6 +185,7 @@ WsgiApp::~WsgiApp() {
 void WsgiApp::handle(Request& request, Response& response) {
   std::string failure;
   bool disconnected = false;
+  bool swallowed = false;
   // A thread asking for the GIL while the interpreter finalizes is ended by CPython
   // (pthread_exit), which must not unwind through the server: give up on the request.
   if (interpreter_finalizing()) throw ClientDisconnected();
@@ -207,6 +208,9 @@ void WsgiApp::handle(Request& request, Response& response) {
       if (PyErr_ExceptionMatches(types.client_disconnected)) {
         PyErr_Clear();
         disconnected = true;
+      } else if (!settings_.log_socket_errors && PyErr_ExceptionMatches(PyExc_OSError)) {
+        PyErr_Clear();
+        swallowed = true;
       } else {
         failure = format_current_exception(types);
       }
@@ -214,6 +218,7 @@ void WsgiApp::handle(Request& request, Response& response) {
   }
   // Thrown without the GIL: the task logs and answers.
   if (disconnected) throw ClientDisconnected();
+  if (swallowed) throw ResponseAbandoned();
   if (!failure.empty()) throw std::runtime_error(failure);
 }
 

@@ -252,6 +252,8 @@ void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
     } catch (const ClientDisconnected&) {
       log(settings, core::LogLevel::info, "Client disconnected while serving " + path);
       pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
+    } catch (const ResponseAbandoned&) {
+      pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
     } catch (const std::exception& e) {
       log(settings, core::LogLevel::error, "Exception while serving " + path + ": " + e.what());
       res.fail(settings.expose_tracebacks

@@ -132,3 +132,32 @@ def test_a_second_signal_ends_a_server_stuck_in_its_application(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_an_oserror_from_the_app_follows_log_socket_errors():
+    # waitress: with log_socket_errors off, the OSError is swallowed (no 500, no log,
+    # the connection closes); with it on (the default), it is a 500.
+    def app(environ, start_response):
+        raise FileNotFoundError("gone")
+
+    for flag, expect_500 in ((False, False), (True, True)):
+        server = _waitron.Server(app, [("listen", "127.0.0.1:0"), ("log_socket_errors", flag)])
+        host, port, _ = server.addresses()[0]
+        thread = threading.Thread(target=server.run, kwargs={"handle_signals": False})
+        thread.start()
+        try:
+            with socket.create_connection((host, int(port)), timeout=10) as c:
+                c.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                got = b""
+                while True:
+                    data = c.recv(4096)
+                    if not data:
+                        break
+                    got += data
+            if expect_500:
+                assert got.startswith(b"HTTP/1.1 500 ")
+            else:
+                assert got == b"", got
+        finally:
+            server.close()
+            thread.join(10)
