@@ -38,7 +38,9 @@ void WriteQueue::push(http::OutputChunk chunk) {
   if (n == 0) return;
   bytes_ += n;
   auto bytes = memory_of(chunk);
-  if (bytes && memory_bytes_ + n > overflow_) {
+  // Only output queued behind what is already waiting spills: a response that the socket
+  // may take at once (one large chunk on an empty queue) stays in memory.
+  if (bytes && memory_bytes_ >= overflow_) {
     // Spill: append to the temporary file and queue the region instead. If the file
     // cannot be made or written, the bytes stay in memory.
     if (!spill_ && core::FileBuffer::create(temp_dir_, spill_)) spill_.reset();

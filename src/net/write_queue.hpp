@@ -29,8 +29,8 @@ class WriteQueue {
     int error = 0;                   // an errno that ends the connection, or 0
   };
 
-  // outbuf_overflow: once this many bytes of byte chunks wait in memory, further byte
-  // chunks are appended to an unnamed temporary file in temp_dir ("" = $TMPDIR or /tmp)
+  // outbuf_overflow: once at least this many bytes of byte chunks wait in memory, further
+  // byte chunks are appended to an unnamed temporary file in temp_dir ("" = $TMPDIR or /tmp)
   // and queued as regions of it (sent with sendfile), as waitress spills its output
   // buffers. The file is dropped whenever the queue empties.
   explicit WriteQueue(std::uint64_t overflow = UINT64_MAX, std::string temp_dir = "")

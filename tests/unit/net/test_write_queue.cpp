@@ -140,10 +140,11 @@ TEST_CASE("past outbuf_overflow, queued bytes spill to an unnamed file that goes
   const char* d = std::getenv("WAITRON_TEST_TMPDIR");
   WriteQueue q(10, d ? d : "");
   q.push(std::string("12345678"));  // 8 bytes in memory
-  q.push(std::string("abcdefgh"));  // would make 16 > 10: spilled
+  q.push(std::string("ab"));        // 8 < 10 still waiting: in memory too (10 now)
+  q.push(std::string("cdefgh"));    // 10 >= 10 already waiting: spilled
   auto owner = std::make_shared<std::string>("shared!!");
   q.push(http::SharedBytes{std::string_view(*owner), owner});  // spilled too, owner released
-  CHECK(q.memory_size() == 8);
+  CHECK(q.memory_size() == 10);
   CHECK(q.size() == 24);
   CHECK(owner.use_count() == 1);
   CHECK(open_fds() > fds_before);  // the spill file (and its regions' descriptors)
