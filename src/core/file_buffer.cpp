@@ -1,6 +1,8 @@
 // FileBuffer and the anonymous temporary file it lives in: see file_buffer.hpp.
 #include "core/file_buffer.hpp"
 
+#include "core/file_region.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,18 +98,7 @@ std::error_code FileBuffer::peek(std::uint64_t offset, std::span<char> out,
   if (offset >= unread || out.empty()) return {};
   const std::uint64_t want64 = unread - offset;
   const std::size_t want = want64 < out.size() ? static_cast<std::size_t>(want64) : out.size();
-  const std::uint64_t at = read_ + offset;
-  while (copied < want) {
-    const ssize_t n =
-        ::pread(fd_.get(), out.data() + copied, want - copied, static_cast<off_t>(at + copied));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return last_error();
-    }
-    if (n == 0) return std::make_error_code(std::errc::io_error);
-    copied += static_cast<std::size_t>(n);
-  }
-  return {};
+  return pread_full(fd_.get(), read_ + offset, out.first(want), copied);
 }
 
 void FileBuffer::consume(std::uint64_t n) {

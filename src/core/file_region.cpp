@@ -63,23 +63,27 @@ std::error_code FileRegion::open_file(const std::string& path, FileRegion& out) 
   return {};
 }
 
-std::error_code FileRegion::read(std::uint64_t at, std::span<char> out, std::size_t& copied) const {
+std::error_code pread_full(int fd, std::uint64_t offset, std::span<char> out, std::size_t& copied) {
   copied = 0;
-  if (at >= length_ || out.empty()) return {};
-  const std::uint64_t left = length_ - at;
-  const std::size_t want = left < out.size() ? static_cast<std::size_t>(left) : out.size();
-  const std::uint64_t start = offset_ + at;
-  while (copied < want) {
+  while (copied < out.size()) {
     const ssize_t n =
-        ::pread(fd_.get(), out.data() + copied, want - copied, static_cast<off_t>(start + copied));
+        ::pread(fd, out.data() + copied, out.size() - copied, static_cast<off_t>(offset + copied));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return last_error();
+      return std::error_code(errno, std::generic_category());
     }
     if (n == 0) return std::make_error_code(std::errc::io_error);
     copied += static_cast<std::size_t>(n);
   }
   return {};
+}
+
+std::error_code FileRegion::read(std::uint64_t at, std::span<char> out, std::size_t& copied) const {
+  copied = 0;
+  if (at >= length_ || out.empty()) return {};
+  const std::uint64_t left = length_ - at;
+  const std::size_t want = left < out.size() ? static_cast<std::size_t>(left) : out.size();
+  return pread_full(fd_.get(), offset_ + at, out.first(want), copied);
 }
 
 void FileRegion::advance(std::uint64_t n) noexcept {

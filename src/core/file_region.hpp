@@ -27,6 +27,12 @@
 
 namespace waitron::core {
 
+// Reads exactly out.size() bytes of fd at `offset` with pread, retrying on EINTR and short
+// reads; `copied` counts what was read. Fails with the pread error, or std::errc::io_error
+// if the file ends first. Any thread (it changes no file offset).
+[[nodiscard]] std::error_code pread_full(int fd, std::uint64_t offset, std::span<char> out,
+                                         std::size_t& copied);
+
 class FileRegion {
  public:
   // An empty region with no descriptor.
