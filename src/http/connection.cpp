@@ -200,30 +200,15 @@ std::uint64_t Connection::admit(std::uint64_t n) {
 void Connection::write_body(std::string_view bytes) {
   if (state_ != State::responding || bytes.empty()) return;
   std::size_t n = static_cast<std::size_t>(admit(bytes.size()));
-  if (n == 0) return;
-  bytes = bytes.substr(0, n);
-  body_sent_ += n;
-  if (framing_.kind == Framing::Kind::chunked) {
-    emit(chunk_header(n));
-    emit(bytes);
-    emit(kChunkTrailer);
-  } else {
-    emit(bytes);
-  }
+  if (n > 0) framed(n, [&] { emit(bytes.substr(0, n)); });
 }
 
 void Connection::write_body(std::string&& bytes) {
-  if (bytes.size() < kMergeLimit || state_ != State::responding) {
-    write_body(std::string_view(bytes));
-    return;
-  }
+  if (state_ != State::responding || bytes.empty()) return;
   std::size_t n = static_cast<std::size_t>(admit(bytes.size()));
   if (n == 0) return;
   bytes.resize(n);
-  body_sent_ += n;
-  if (framing_.kind == Framing::Kind::chunked) emit(chunk_header(n));
-  output_.emplace_back(std::move(bytes));
-  if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
+  framed(n, [&] { emit(std::move(bytes)); });
 }
 
 void Connection::write_shared(SharedBytes bytes) {
@@ -231,10 +216,7 @@ void Connection::write_shared(SharedBytes bytes) {
   std::size_t n = static_cast<std::size_t>(admit(bytes.bytes.size()));
   if (n == 0) return;
   bytes.bytes = bytes.bytes.substr(0, n);
-  body_sent_ += n;
-  if (framing_.kind == Framing::Kind::chunked) emit(chunk_header(n));
-  output_.emplace_back(std::move(bytes));
-  if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
+  framed(n, [&] { output_.emplace_back(std::move(bytes)); });
 }
 
 void Connection::write_file(core::FileRegion region) {
@@ -249,10 +231,7 @@ void Connection::write_file(core::FileRegion region) {
     }
     region = std::move(shorter);
   }
-  body_sent_ += n;
-  if (framing_.kind == Framing::Kind::chunked) emit(chunk_header(n));
-  output_.emplace_back(std::move(region));
-  if (framing_.kind == Framing::Kind::chunked) emit(kChunkTrailer);
+  framed(n, [&] { output_.emplace_back(std::move(region)); });
 }
 
 void Connection::finish_response() {

@@ -44,6 +44,7 @@
 
 #include "core/file_region.hpp"
 #include "core/log.hpp"
+#include "http/chunked_encoder.hpp"
 #include "http/error_response.hpp"
 #include "http/output.hpp"
 #include "http/parser.hpp"
@@ -119,6 +120,16 @@ class Connection {
   void close_input();
   void emit(std::string_view bytes);
   void emit(std::string&& bytes);
+  // One admitted piece of body of n bytes: counted, and framed as one chunk when the
+  // response is chunked (one chunk per application write, as waitress); put() emits it.
+  template <typename Put>
+  void framed(std::uint64_t n, Put&& put) {
+    body_sent_ += n;
+    bool chunked = framing_.kind == Framing::Kind::chunked;
+    if (chunked) emit(chunk_header(n));
+    put();
+    if (chunked) emit(kChunkTrailer);
+  }
   void warn(std::string_view message);
   std::uint64_t admit(std::uint64_t n);  // bytes of n the framing lets through
 
