@@ -428,6 +428,9 @@ void check_common(Adjustments& a, std::vector<std::string>& warnings, const Orig
     fail_about(origins, "ipv4", e.what());
   }
   check_proxy_rules(a, warnings, origins);
+  if (a.access_log_format != "combined" && a.access_log_format != "json") {
+    fail_about(origins, "access_log_format", "access_log_format must be combined or json");
+  }
   try {
     check_sockets(a.sockets);
   } catch (const AdjustmentsError& e) {

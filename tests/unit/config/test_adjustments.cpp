@@ -458,7 +458,9 @@ TEST_CASE("the option table has every waitress option once, plus waitron's own")
                                                          "channel_request_lookahead",
                                                          "server_name"};
   // Options waitress does not have; each is listed here deliberately.
-  const std::vector<std::string_view> waitron_params = {"stream_request_body", "shutdown_timeout"};
+  const std::vector<std::string_view> waitron_params = {
+      "stream_request_body", "shutdown_timeout",    "access_log",   "access_log_format", "workers",
+      "max_requests",        "max_requests_jitter", "status_listen"};
   CHECK(options().size() == waitress_params.size() + waitron_params.size());
   for (const std::string_view name : waitron_params) {
     CAPTURE(name);
@@ -766,6 +768,29 @@ TEST_CASE("validate: proxy rules, ranges and sockets") {
   e.sockets = {-1};
   CHECK_THROWS_WITH_AS(waitron::validate(e), "Only Internet or UNIX stream sockets may be used.",
                        AdjustmentsError);
+  Adjustments f;
+  f.access_log_format = "common";
+  CHECK_THROWS_WITH_AS(waitron::validate(f), "access_log_format must be combined or json",
+                       std::invalid_argument);
+  f.access_log_format = "json";
+  CHECK(waitron::validate(f).empty());
+}
+
+TEST_CASE("apply: the access log and worker options") {
+  const Applied applied =
+      make({kw("access_log", str("-")), kw("access_log_format", str("json")),
+            kw("workers", str("3")), kw("max_requests", num(1000)),
+            kw("max_requests_jitter", str("50")), kw("status_listen", str("127.0.0.1:9100"))});
+  const Adjustments& a = applied.adjustments;
+  CHECK(a.access_log == std::optional<std::string>("-"));
+  CHECK(a.access_log_format == "json");
+  CHECK(a.workers == 3);
+  CHECK(a.max_requests == 1000);
+  CHECK(a.max_requests_jitter == 50);
+  CHECK(a.status_listen == std::optional<std::string>("127.0.0.1:9100"));
+  CHECK(make({}).adjustments.access_log == std::nullopt);
+  CHECK_THROWS_AS(make({kw("workers", num(0))}), AdjustmentsError);
+  CHECK_THROWS_AS(make({kw("access_log_format", str("xml"))}), std::invalid_argument);
 }
 
 }  // namespace waitron::config
