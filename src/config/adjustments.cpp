@@ -428,6 +428,10 @@ void check_common(Adjustments& a, std::vector<std::string>& warnings, const Orig
     fail_about(origins, "ipv4", e.what());
   }
   check_proxy_rules(a, warnings, origins);
+  if (a.threads == 0 && a.stream_request_body) {
+    // Inline mode runs the app on the loop thread, which is the one that feeds the body.
+    fail_about(origins, "stream_request_body", "stream_request_body needs threads >= 1");
+  }
   if (a.access_log_format != "combined" && a.access_log_format != "json") {
     fail_about(origins, "access_log_format", "access_log_format must be combined or json");
   }

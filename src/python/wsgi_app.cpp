@@ -156,16 +156,34 @@ struct AppThreadState {
 };
 thread_local AppThreadState t_app_thread;
 
-// Holds the GIL for a request with the thread's own thread state.
+// Holds the GIL for a request with the thread's own thread state. A thread Python already
+// knows, such as the loop thread in inline mode (threads=0), which is the thread that called
+// run() and released the GIL, uses its existing thread state through PyGILState, so that
+// code calling PyGILState_Ensure() inside the application finds the same state.
 class AppThreadGil {
  public:
   explicit AppThreadGil(PyInterpreterState* interpreter) {
+    if (!t_app_thread.state && PyGILState_GetThisThreadState() != nullptr) {
+      known_thread_ = true;
+      gil_state_ = PyGILState_Ensure();
+      return;
+    }
     if (!t_app_thread.state) t_app_thread.state = PyThreadState_New(interpreter);
     PyEval_RestoreThread(t_app_thread.state);
   }
-  ~AppThreadGil() { PyEval_SaveThread(); }
+  ~AppThreadGil() {
+    if (known_thread_) {
+      PyGILState_Release(gil_state_);
+    } else {
+      PyEval_SaveThread();
+    }
+  }
   AppThreadGil(const AppThreadGil&) = delete;
   AppThreadGil& operator=(const AppThreadGil&) = delete;
+
+ private:
+  bool known_thread_ = false;
+  PyGILState_STATE gil_state_{};
 };
 
 }  // namespace

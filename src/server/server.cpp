@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <system_error>
 #include <unordered_map>
 
@@ -56,10 +57,6 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     else
       logger = std::make_unique<core::StderrLogger>(core::LogLevel::info);
     for (const std::string& w : validate(adj)) logger->write(core::LogLevel::warning, "waitron", w);
-    if (adj.threads < 1) {
-      // Inline mode (threads=0) arrives with the performance work; waitress never serves then.
-      throw std::invalid_argument("threads must be at least 1");
-    }
 
     task.environ.server_name = adj.server_name;
     task.environ.url_prefix = adj.url_prefix;
@@ -77,7 +74,11 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     ctx.connection.parser.stream_bodies = adj.stream_request_body;
     ctx.connection.ident = adj.ident;
     ctx.connection.logger = logger.get();
-    ctx.outbuf_high_watermark = static_cast<std::uint64_t>(adj.outbuf_high_watermark);
+    // Inline mode (threads=0) runs the app on the loop thread, which must never wait for
+    // room in a pipe only it can drain: output beyond outbuf_overflow spills to a file.
+    ctx.outbuf_high_watermark = adj.threads == 0
+                                    ? std::numeric_limits<std::uint64_t>::max()
+                                    : static_cast<std::uint64_t>(adj.outbuf_high_watermark);
     ctx.outbuf_overflow = static_cast<std::uint64_t>(adj.outbuf_overflow);
     ctx.read_buffer = std::span<char>(read_buffer);
   }

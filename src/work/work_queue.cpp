@@ -15,14 +15,37 @@ WorkQueue::~WorkQueue() {
 }
 
 int WorkQueue::start() {
+  loop_thread_ = std::this_thread::get_id();
   if (int rc = uv_async_init(loop_, &async_, &WorkQueue::on_async); rc != 0) return rc;
   async_.data = this;
   async_open_ = true;
+  if (inline_mode()) {
+    // Ready pipes are delivered right after the I/O callbacks of the same loop iteration;
+    // the check handle does not keep the loop alive on its own.
+    if (int rc = uv_check_init(loop_, &check_); rc != 0) return rc;
+    check_.data = this;
+    check_open_ = true;
+    uv_check_start(&check_, &WorkQueue::on_check);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+    // Started while pipes are ready, so that the loop does not block in its poll phase
+    // before delivering them (a job submitted from a timer callback, say).
+    if (int rc = uv_idle_init(loop_, &idle_); rc != 0) return rc;
+    idle_.data = this;
+    idle_open_ = true;
+  }
   for (unsigned i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run_thread(); });
   return 0;
 }
 
 void WorkQueue::submit(std::function<void()> job) {
+  if (inline_mode()) {
+    // Inline mode: the job runs now, on the loop thread; its response events wait in
+    // ready_ for on_check, so the caller is never re-entered.
+    busy_.store(1);
+    job();  // jobs are noexcept wrappers (see task.cpp)
+    busy_.store(0);
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(std::move(job));
@@ -53,18 +76,41 @@ void WorkQueue::notify(std::shared_ptr<ResponsePipe> pipe) {
     std::lock_guard lock(ready_mutex_);
     ready_.push_back(std::move(pipe));
   }
-  // uv_async_send is the one libuv call that is safe from any thread.
+  // In inline mode the check handle delivers what the loop thread itself pushed; a thread
+  // of the application's own still wakes the loop. uv_async_send is the one libuv call that
+  // is safe from any thread.
+  if (inline_mode() && std::this_thread::get_id() == loop_thread_) {
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) {
+      uv_idle_start(&idle_, [](uv_idle_t*) {});
+    }
+    return;
+  }
   uv_async_send(&async_);
 }
 
-void WorkQueue::on_async(uv_async_t* handle) noexcept {
-  auto* self = static_cast<WorkQueue*>(handle->data);
-  std::vector<std::shared_ptr<ResponsePipe>> ready;
-  {
-    std::lock_guard lock(self->ready_mutex_);
-    ready.swap(self->ready_);
+void WorkQueue::deliver_ready() noexcept {
+  // Delivering a pipe can start the next pipelined request, which (inline) pushes again:
+  // repeat until nothing is ready. Pipelining is bounded by the connection's lookahead.
+  for (;;) {
+    std::vector<std::shared_ptr<ResponsePipe>> ready;
+    {
+      std::lock_guard lock(ready_mutex_);
+      ready.swap(ready_);
+    }
+    if (ready.empty()) {
+      if (idle_open_) uv_idle_stop(&idle_);
+      return;
+    }
+    for (auto& pipe : ready) on_ready_(std::move(pipe));
   }
-  for (auto& pipe : ready) self->on_ready_(std::move(pipe));
+}
+
+void WorkQueue::on_async(uv_async_t* handle) noexcept {
+  static_cast<WorkQueue*>(handle->data)->deliver_ready();
+}
+
+void WorkQueue::on_check(uv_check_t* handle) noexcept {
+  static_cast<WorkQueue*>(handle->data)->deliver_ready();
 }
 
 void WorkQueue::stop() {
@@ -80,16 +126,32 @@ void WorkQueue::stop() {
 }
 
 void WorkQueue::close(std::function<void()> on_closed) {
-  if (!async_open_) {
+  if (!async_open_ && !check_open_ && !idle_open_) {
     if (on_closed) on_closed();
     return;
   }
   on_closed_ = std::move(on_closed);
-  async_open_ = false;
-  uv_close(reinterpret_cast<uv_handle_t*>(&async_), [](uv_handle_t* h) {
+  const auto closed = [](uv_handle_t* h) {
     auto* self = static_cast<WorkQueue*>(h->data);
-    if (auto cb = std::exchange(self->on_closed_, nullptr)) cb();
-  });
+    if (--self->handles_closing_ == 0) {
+      if (auto cb = std::exchange(self->on_closed_, nullptr)) cb();
+    }
+  };
+  if (async_open_) {
+    async_open_ = false;
+    ++handles_closing_;
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), closed);
+  }
+  if (check_open_) {
+    check_open_ = false;
+    ++handles_closing_;
+    uv_close(reinterpret_cast<uv_handle_t*>(&check_), closed);
+  }
+  if (idle_open_) {
+    idle_open_ = false;
+    ++handles_closing_;
+    uv_close(reinterpret_cast<uv_handle_t*>(&idle_), closed);
+  }
 }
 
 }  // namespace waitron::work

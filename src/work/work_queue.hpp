@@ -7,8 +7,14 @@
 // the loop, which calls on_ready for each ready pipe (the only crossing from application
 // threads to the loop thread).
 //
+// Inline mode (threads == 0, for applications that never block): submit() runs the job at
+// once on the loop thread, and the pipes it makes ready are delivered by a uv_check_t right
+// after the I/O callbacks of the same loop iteration, with no thread hop and no wake-up (a
+// uv_idle_t, active only while pipes wait, keeps the poll phase from blocking before that).
+//
 // Threads: construct, start(), stop(), close() and the callbacks run on the loop thread;
-// submit() and notify() may be called from any thread; counters are atomic.
+// submit() may be called from any thread with threads > 0 and only on the loop thread in
+// inline mode; notify() from any thread; counters are atomic.
 #pragma once
 
 #include <uv.h>
@@ -48,9 +54,12 @@ class WorkQueue final : public PipeNotifier {
 
   [[nodiscard]] std::uint64_t queue_depth() const noexcept { return queued_.load(); }
   [[nodiscard]] std::uint64_t busy_threads() const noexcept { return busy_.load(); }
+  [[nodiscard]] bool inline_mode() const noexcept { return thread_count_ == 0; }
 
  private:
   static void on_async(uv_async_t* handle) noexcept;
+  static void on_check(uv_check_t* handle) noexcept;
+  void deliver_ready() noexcept;
   void run_thread();
 
   uv_loop_t* loop_;
@@ -58,6 +67,12 @@ class WorkQueue final : public PipeNotifier {
   ReadyCallback on_ready_;
   uv_async_t async_{};
   bool async_open_ = false;
+  uv_check_t check_{};  // inline mode only
+  bool check_open_ = false;
+  uv_idle_t idle_{};  // inline mode only
+  bool idle_open_ = false;
+  int handles_closing_ = 0;
+  std::thread::id loop_thread_;
   std::function<void()> on_closed_;
 
   std::mutex mutex_;

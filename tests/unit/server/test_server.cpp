@@ -211,3 +211,57 @@ TEST_CASE("close() cuts requests still running after shutdown_timeout; their thr
   CHECK(released);
   CHECK(uv_loop_close(&loop) == 0);
 }
+
+TEST_CASE("inline mode (threads=0): the app runs on the loop thread and never waits for room") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::atomic<int> on_loop{0};
+  auto app = make_app([&](Request& req, Response& res) {
+    if (std::this_thread::get_id() == loop_thread) ++on_loop;
+    if (req.path() == "/big") {
+      // Far past outbuf_high_watermark: with threads the app would wait for the client.
+      res.start("200 OK", {{"Content-Length", std::to_string(64 * 65536)}});
+      std::string chunk(65536, 'b');
+      for (int i = 0; i < 64; ++i) res.write(std::string_view(chunk));
+      return;
+    }
+    std::string body = "inline " + std::string(req.path());
+    res.start("200 OK", {{"Content-Length", std::to_string(body.size())}});
+    res.write(body);
+  });
+  Adjustments adj = local();
+  adj.threads = 0;
+  adj.outbuf_high_watermark = 65536;
+  Server s(&loop, adj, app, quiet());
+  s.start();
+  const int port = std::stoi(s.addresses().at(0).port);
+  uv_async_t done;
+  uv_async_init(&loop, &done, [](uv_async_t* h) {
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    static_cast<Server*>(h->data)->close();
+  });
+  done.data = &s;
+  std::string pipelined, big;
+  std::thread client([&] {
+    pipelined = get(port,
+                    "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    big = get(port, "GET /big HTTP/1.0\r\n\r\n");
+    uv_async_send(&done);
+  });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  client.join();
+  const auto a = pipelined.find("inline /a");
+  const auto b = pipelined.find("inline /b");
+  const auto c = pipelined.find("inline /c");
+  CHECK(a != std::string::npos);
+  CHECK(b != std::string::npos);
+  CHECK(c != std::string::npos);
+  CHECK((a < b && b < c));
+  CHECK(big.size() > 64 * 65536);
+  CHECK(big.substr(big.size() - 65536) == std::string(65536, 'b'));
+  CHECK(on_loop == 4);
+  CHECK(s.stats().requests_served == 4);
+  CHECK(uv_loop_close(&loop) == 0);
+}

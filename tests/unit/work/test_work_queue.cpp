@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <memory>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "work/work_queue.hpp"
 
@@ -70,5 +72,55 @@ TEST_CASE("queue depth and busy threads are readable while jobs wait") {
   CHECK(queue.queue_depth() == 0);
   queue.close(nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("inline mode: jobs run at once on the loop thread; pipes come back in the same tick") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::vector<int> order;
+  std::unique_ptr<WorkQueue> queue;
+  std::shared_ptr<ResponsePipe> second;
+  queue = std::make_unique<WorkQueue>(&loop, 0, [&](std::shared_ptr<ResponsePipe> pipe) {
+    CHECK(std::this_thread::get_id() == loop_thread);
+    order.push_back(static_cast<int>(pipe->take().size()));
+    if (order.size() == 1) {
+      // A delivery that submits again (a pipelined request) is delivered in the same pass.
+      queue->submit([&, q = queue.get()] {
+        second = std::make_shared<ResponsePipe>(*q, 1);
+        second->push(ResponseEvent{});
+        second->push(ResponseEvent{});
+      });
+    }
+  });
+  REQUIRE(queue->start() == 0);
+  CHECK(queue->inline_mode());
+  bool ran = false;
+  std::shared_ptr<ResponsePipe> first;
+  queue->submit([&, q = queue.get()] {
+    CHECK(std::this_thread::get_id() == loop_thread);
+    CHECK(queue->busy_threads() == 1);
+    first = std::make_shared<ResponsePipe>(*q, 1);
+    first->push(ResponseEvent{});
+    ran = true;
+  });
+  CHECK(ran);            // submit() returned after the job
+  CHECK(order.empty());  // but the caller was not re-entered
+  CHECK(queue->busy_threads() == 0);
+  // One loop iteration delivers them, without blocking in the poll phase although the
+  // uv_async_t is active and nothing else will happen.
+  uv_run(&loop, UV_RUN_ONCE);
+  CHECK(order == std::vector<int>{1, 2});
+  // Another thread of the application's may still push: uv_async_t wakes the loop.
+  std::thread other([&] { first->push(ResponseEvent{}); });
+  other.join();
+  uv_run(&loop, UV_RUN_ONCE);
+  CHECK(order == std::vector<int>{1, 2, 1});
+  queue->stop();
+  bool closed = false;
+  queue->close([&] { closed = true; });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(closed);
   CHECK(uv_loop_close(&loop) == 0);
 }
