@@ -41,14 +41,21 @@ int Channel::start() {
   return 0;
 }
 
-void Channel::update_poll() {
+void Channel::update_poll(bool exact) {
   if (closed_) return;
   int events = 0;
   if (conn_.wants_read() || lingering_) events |= UV_READABLE;
   // While the application runs, a peer that closes is noticed without reading its bytes.
   if (pipe_ && !peer_eof_) events |= UV_DISCONNECT;
   if (!out_.empty()) events |= UV_WRITABLE;
+  if (!exact && events != 0 && poll_events_ > 0) {
+    // Readable and hang-up interest no longer wanted stays in the mask until it fires
+    // (handle_events then asks for the exact mask): a keep-alive connection keeps one mask
+    // through request, response and the next request, with no epoll_ctl in between.
+    events |= poll_events_ & (UV_READABLE | UV_DISCONNECT);
+  }
   if (events == poll_events_) return;
+  ++ctx_.poll_changes;
   if (events == 0) {
     uv_poll_stop(&poll_);
   } else if (uv_poll_start(&poll_, events, &Channel::on_poll) != 0) {
@@ -79,16 +86,21 @@ void Channel::handle_events(int status, int events) {
   }
   if ((events & UV_WRITABLE) != 0) flush();
   if (closed_) return;
+  // An event of an interest kept lazily in the mask (see update_poll) was not wanted.
+  bool unwanted = false;
   if ((events & UV_READABLE) != 0 && conn_.wants_read()) {
     read_some();
   } else if ((events & UV_DISCONNECT) != 0 && pipe_) {
     // The peer closed (or reset) while its request runs; the response is still attempted.
     peer_eof_ = true;
     pipe_->mark_peer_closed();
+  } else {
+    unwanted = (events & (UV_READABLE | UV_DISCONNECT)) != 0;
   }
   if (closed_) return;
   dispatch();
   flush();
+  if (unwanted) update_poll(true);
 }
 
 void Channel::read_some() {

@@ -66,6 +66,7 @@ struct ChannelContext {
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t requests_served = 0;
+  std::uint64_t poll_changes = 0;  // uv_poll_start/stop calls that changed a mask (epoll_ctl)
 };
 
 class Channel {
@@ -101,7 +102,7 @@ class Channel {
   void dispatch();
   void apply(work::ResponseEvent& event);
   void flush();
-  void update_poll();
+  void update_poll(bool exact = false);
   void begin_close();
   void finish_request();
 
