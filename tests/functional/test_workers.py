@@ -20,12 +20,13 @@ DEADLINE = 15.0  # seconds for any supervisor event to show in the log
 
 @pytest.fixture
 def start_workers(serve_exe, tmp_dir):
-    """start_workers(*flags, transport="tcp") -> a waitron-serve supervisor, stopped (exit
-    status 0 required) at teardown."""
+    """start_workers(*flags, transport="tcp") -> a waitron-serve supervisor whose workers
+    take one connection at a time (see distinct_pids), stopped (exit status 0 required) at
+    teardown."""
     servers = []
 
     def start(*flags, transport="tcp"):
-        server = ServerProcess(serve_exe, flags, transport, tmp_dir)
+        server = ServerProcess(serve_exe, ["--connection-limit=1", *flags], transport, tmp_dir)
         servers.append(server)
         return server
 
@@ -53,13 +54,24 @@ def alive(pid: int) -> bool:
     return True
 
 
-def distinct_pids(server, count: int, timeout: float = DEADLINE) -> set:
-    """Requests on fresh connections until `count` distinct workers answered (bounded)."""
-    seen = set()
-    deadline = time.monotonic() + timeout
-    while len(seen) < count and time.monotonic() < deadline:
-        seen.add(pid_of(server))
-    return seen
+def distinct_pids(server, count: int) -> set:
+    """The pids of `count` distinct workers. The server runs with --connection-limit=1: a
+    worker holding one connection stops accepting (the shared socket then gives the next
+    connection to another worker), so `count` connections held open at once reach `count`
+    workers. (With fresh connections one after another, the kernel wakes every idle worker
+    and the same one may win the accept each time.)"""
+    clients = []
+    try:
+        pids = set()
+        for _ in range(count):
+            clients.append(server.connect())
+            response = clients[-1].request("GET", "/pid")
+            assert response.status == 200
+            pids.add(int(response.body))
+        return pids
+    finally:
+        for client in clients:
+            client.close()
 
 
 def worker_pids_in_log(server, event: str) -> list:
@@ -202,7 +214,8 @@ def test_sigterm_drains_a_slow_response_then_exits_0(start_workers):
 
 
 def test_second_signal_kills_the_workers_at_once(serve_exe, tmp_dir):
-    server = ServerProcess(serve_exe, ["--workers=2", "--shutdown-timeout=30"], "tcp", tmp_dir)
+    server = ServerProcess(serve_exe, ["--workers=2", "--shutdown-timeout=30",
+                                       "--connection-limit=1"], "tcp", tmp_dir)
     try:
         pids = distinct_pids(server, 2)
         client = server.connect()
