@@ -274,7 +274,8 @@ def test_socket_activation_listen_fds(command, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     # systemd-socket-activate passes on only the variables it is told to.
-    env = ["-E", "PYTHONPATH=" + os.environ.get("PYTHONPATH", "")]
+    env = [arg for name in ("PYTHONPATH", "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
+           if os.environ.get(name) for arg in ("-E", f"{name}={os.environ[name]}")]
     proc = Supervised([ACTIVATE, "-l", f"127.0.0.1:{port}", *env] + command +
                       ["--workers=2", "--connection-limit=1", "workers_app:app"], tmp_path)
     try:
