@@ -267,8 +267,10 @@ def test_an_app_that_does_not_import_stops_the_supervisor(command, tmp_path):
 
 
 @pytest.mark.skipif(not os.access(ACTIVATE, os.X_OK), reason="no systemd-socket-activate")
-def test_socket_activation_listen_fds(command, tmp_path):
-    """LISTEN_FDS/LISTEN_PID in the Python runner: no address option, systemd's socket."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_socket_activation_listen_fds(command, tmp_path, workers):
+    """LISTEN_FDS/LISTEN_PID in the Python runner: no address option, systemd's socket,
+    served by one process or by workers that inherit it from the supervisor."""
     (tmp_path / "workers_app.py").write_text(APP)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -277,15 +279,20 @@ def test_socket_activation_listen_fds(command, tmp_path):
     env = [arg for name in ("PYTHONPATH", "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")
            if os.environ.get(name) for arg in ("-E", f"{name}={os.environ[name]}")]
     proc = Supervised([ACTIVATE, "-l", f"127.0.0.1:{port}", *env] + command +
-                      ["--workers=2", "--connection-limit=1", "workers_app:app"], tmp_path)
+                      [f"--workers={workers}", "--connection-limit=1", "workers_app:app"],
+                      tmp_path)
     try:
         proc.wait_for("Listening on")
         proc.port = port
         first = proc.get()  # starts the service, then waits in the socket's backlog
-        proc.wait_for(rf"supervisor {proc.proc.pid}: starting 2 worker")
-        proc.wait_for(r"worker \d+ ready", 2)
-        assert first in proc.ready_pids()
-        assert len(distinct_pids(proc, 2)) == 2
-        proc.wait_for(rf"Serving on http://127\.0\.0\.1:{port}", 2)
+        proc.wait_for(rf"Serving on http://127\.0\.0\.1:{port}", workers)
+        if workers == 1:
+            assert first == proc.proc.pid  # systemd-socket-activate exec'd the runner
+            assert "supervisor" not in proc.text()
+        else:
+            proc.wait_for(rf"supervisor {proc.proc.pid}: starting 2 worker")
+            proc.wait_for(r"worker \d+ ready", 2)
+            assert first in proc.ready_pids()
+            assert len(distinct_pids(proc, 2)) == 2
     finally:
         assert proc.stop() == 0, proc.text()
