@@ -4,26 +4,26 @@ The test reads the units, takes the service's ExecStart and WorkingDirectory and
 socket's ListenStream, substitutes the paths (the built waitron-serve for the installed
 one, a temporary folder holding a `myapp` module for /srv/myapp, a free loopback port for
 the unit's) and launches exactly that command line under systemd-socket-activate, which
-binds the socket and passes it as LISTEN_FDS, as systemd does. Then: every worker serves,
-ExecReload's SIGHUP replaces them, and SIGTERM (KillMode=mixed: the main process only)
-ends the service with status 0.
+binds the socket and passes it as LISTEN_FDS, as systemd does. Then: the first connection
+starts the service and is served, every worker becomes ready, ExecReload's SIGHUP replaces
+them all, and SIGTERM (KillMode=mixed: the main process only) ends it with status 0.
 """
 import configparser
 import os
 import re
-import select
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import textwrap
+import threading
 import time
 import urllib.request
 
 import pytest
 
-from conftest import REPO, wait_until
+from conftest import REPO
 
 UNITS = REPO / "examples" / "deploy"
 ACTIVATE = shutil.which("systemd-socket-activate") or "/usr/bin/systemd-socket-activate"
@@ -97,20 +97,26 @@ def test_units_run_under_socket_activation(serve_exe, tmp_dir):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ))
     lines = []
+    cond = threading.Condition()
+
+    def drain():
+        for line in proc.stderr:
+            with cond:
+                lines.append(line.rstrip("\n"))
+                cond.notify_all()
+        with cond:
+            lines.append("<EOF>")
+            cond.notify_all()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
 
     def wait_for(pattern, count=1):
-        """Reads the log until `count` lines match `pattern` (bounded)."""
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:
-            if sum(1 for line in lines if re.search(pattern, line)) >= count:
-                return True
-            ready, _, _ = select.select([proc.stderr], [], [], 0.5)
-            if ready:
-                line = proc.stderr.readline()
-                if not line:
-                    return False
-                lines.append(line.rstrip("\n"))
-        return False
+        """Waits until `count` log lines match `pattern` (bounded)."""
+        def matched():
+            return sum(1 for line in lines if re.search(pattern, line)) >= count
+        with cond:
+            return cond.wait_for(lambda: matched() or "<EOF>" in lines, DEADLINE) and matched()
 
     try:
         assert wait_for(r"Listening on"), lines
@@ -120,7 +126,9 @@ def test_units_run_under_socket_activation(serve_exe, tmp_dir):
         assert wait_for(r"worker \d+ ready", workers)
         old = {int(m[1]) for line in lines for m in [re.search(r"worker (\d+) ready", line)] if m}
         assert first in old and len(old) == workers
-        assert wait_until(lambda: old <= {int(get(port)) for _ in range(40)}, DEADLINE)
+        # (Which worker wins each accept is the kernel's choice: see distinct_pids in
+        # test_workers.py for a test that reaches every worker.)
+        assert {int(get(port)) for _ in range(20)} <= old
 
         proc.send_signal(signal.SIGHUP)  # ExecReload
         for pid in old:
@@ -133,4 +141,5 @@ def test_units_run_under_socket_activation(serve_exe, tmp_dir):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        reader.join(5)
         proc.stderr.close()
