@@ -25,9 +25,11 @@ ALLOWED = {
     "runner": {"core", "config", "server", "python", "waitron"},
 }
 LAYERS = set(ALLOWED) | {"waitron"}
-# The _waitron extension's composition root: it owns a loop for each Python server and
-# exposes the config layer's command-line and JSON loaders to the Python package.
-EXTENSION_ROOT = {"src/python/module.cpp", "src/python/server_object.cpp"}
+# The _waitron extension's composition root: it owns a loop for each Python server,
+# exposes the config layer's command-line and JSON loaders to the Python package, and
+# the runner's worker-process supervisor to the package's runner.
+EXTENSION_ROOT = {"src/python/module.cpp", "src/python/server_object.cpp",
+                  "src/python/supervise.cpp"}
 # waitron-serve's embedded interpreter is the runner's: it may run the package's runner.
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
 

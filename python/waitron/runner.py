@@ -9,6 +9,20 @@ native ``waitron-serve`` program, plus ``--config=FILE.json``: a JSON object of 
 The application is imported with ``pkgutil.resolve_name``, so both ``pkg.mod:app`` and
 ``pkg.mod.app`` work. Without an application, waitron serves its built-in demo app where
 waitress would stop with "Specify an application".
+
+Worker processes (``--workers=N`` with N > 1, or ``--max-requests=N``): this runner uses
+the C++ supervisor of waitron-serve (src/runner/supervisor.hpp) through
+``_waitron.supervise``. It opens the listening sockets once, then forks; the supervisor
+stays in that call until it is done and its status is returned, while each worker gets
+the sockets' descriptors back and goes on as a single process would: it imports the
+application after the fork (as gunicorn does without preload, so nothing of the
+application, threads included, exists in the supervisor) and serves the inherited
+sockets. Usage errors are found before the fork; an application that cannot be imported
+fails every worker, and the supervisor then exits with status 1.
+
+systemd socket activation: with LISTEN_PID naming this process and no address option
+(``--listen``, ``--host``, ``--port``, ``--unix-socket``, ``--sockets``), the
+LISTEN_FDS descriptors (3, 4, ...) are served, as by waitron-serve.
 """
 
 import logging
@@ -46,6 +60,25 @@ def _serve_demo(pairs):
     return 0 if status is None else int(status)
 
 
+_ADDRESS_OPTIONS = ("listen", "host", "port", "unix_socket", "sockets")
+
+
+def _systemd_sockets():
+    """The descriptors systemd passed (sd_listen_fds), or [] when they are not ours."""
+    try:
+        if int(os.environ.get("LISTEN_PID", "")) != os.getpid():
+            return []
+        count = int(os.environ.get("LISTEN_FDS", ""))
+    except ValueError:
+        return []
+    return list(range(3, 3 + min(max(count, 0), 256)))
+
+
+def _worker_pairs(pairs, fds):
+    """A worker's options: the supervisor's sockets instead of the address options."""
+    return [pair for pair in pairs if pair[0] not in _ADDRESS_OPTIONS] + [("sockets", fds)]
+
+
 def run(argv=sys.argv, _serve=serve):
     """Run the command line ``argv`` (``argv[0]`` names the program); return the exit status.
 
@@ -78,21 +111,37 @@ def run(argv=sys.argv, _serve=serve):
     # The command line's values come last, so they replace the file's.
     pairs.extend(tuple(pair) for pair in parsed["values"])
 
+    if not any(option in _ADDRESS_OPTIONS for option, _ in pairs):
+        fds = _systemd_sockets()
+        if fds:
+            pairs.append(("sockets", fds))
+
     # Without a level of its own the logger would drop the "Serving on" lines.
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
 
     no_app = parsed.get("app") is None and not parsed["positional"] and config_app is None
-    if no_app:
-        status = _serve_demo(pairs)
-        if status is not None:
-            return status
+    demo = no_app and getattr(_waitron, "serve_demo", None) is not None
+    spec = None
+    if not demo:
+        try:
+            spec = _waitron.choose_app(parsed, config_app)
+        except ValueError as exc:
+            show_help(sys.stderr, name, str(exc))
+            return 1
 
-    try:
-        spec = _waitron.choose_app(parsed, config_app)
-    except ValueError as exc:
-        show_help(sys.stderr, name, str(exc))
-        return 1
+    supervised = None
+    if any(option in ("workers", "max_requests") for option, _ in pairs):
+        logging.basicConfig()  # as serve() does, for the supervisor's lines
+        supervised = _waitron.supervise(pairs)
+    if supervised is not None:
+        role, value = supervised
+        if role == "exit":
+            return value  # the supervisor, after its workers are gone
+        pairs = _worker_pairs(pairs, value)
+
+    if demo:
+        return _serve_demo(pairs)
 
     try:
         app = pkgutil.resolve_name(spec)

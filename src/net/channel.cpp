@@ -107,6 +107,7 @@ void Channel::read_some() {
   for (int i = 0; i < kReadsPerWakeup && conn_.wants_read(); ++i) {
     ssize_t n = ::read(fd_.get(), ctx_.read_buffer.data(), ctx_.read_buffer.size());
     if (n > 0) {
+      received_any_ = true;
       ctx_.bytes_received += static_cast<std::uint64_t>(n);
       last_activity_ = uv_now(ctx_.loop);
       conn_.receive(std::string_view(ctx_.read_buffer.data(), static_cast<std::size_t>(n)));
@@ -133,6 +134,7 @@ void Channel::dispatch() {
   pipe_->owner = this;
   if (peer_eof_) pipe_->mark_peer_closed();
   ctx_.host->submit(*this, std::move(request), pipe_);
+  if (close_after_request_) conn_.close_after_response();
 }
 
 void Channel::on_pipe_ready(work::ResponsePipe& pipe) noexcept {
@@ -242,6 +244,14 @@ void Channel::close_when_done() noexcept {
   if (closed_) return;
   // The server is shutting down: no lingering drain, the client has its response.
   linger_on_close_ = false;
+  if (!received_any_ && !pipe_) {
+    // Accepted moments ago, its first request not here yet: the client did nothing wrong
+    // (with worker processes, it connected to a socket that other workers keep serving),
+    // so its request is served, then the connection closes. The server's shutdown
+    // deadline closes it if nothing comes.
+    close_after_request_ = true;
+    return;
+  }
   conn_.close_after_response();
   try {
     flush();

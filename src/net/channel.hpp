@@ -84,7 +84,8 @@ class Channel {
 
   // Closes now, without waiting for output (a timeout, a write error, a forced shutdown).
   void close_now() noexcept;
-  // Ends the connection after the request in flight, if any (graceful server close).
+  // Ends the connection after the request in flight, if any (graceful server close). A
+  // connection that has not sent a byte yet is given its first request, then closed.
   void close_when_done() noexcept;
 
   [[nodiscard]] const work::Peer& peer() const noexcept { return peer_; }
@@ -118,6 +119,8 @@ class Channel {
   bool lingering_ = false;
   bool linger_on_close_ = true;  // drain the peer before closing (not when shutting down)
   bool closed_ = false;
+  bool received_any_ = false;         // a byte of a request has arrived
+  bool close_after_request_ = false;  // the server closes: serve the first request, then close
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;
 };

@@ -16,6 +16,7 @@
 #include "python/python_values.hpp"
 #include "python/server_object.hpp"
 #include "python/start_response.hpp"
+#include "python/supervise.hpp"
 
 namespace waitron::python {
 
@@ -186,6 +187,8 @@ PyMethodDef module_methods[] = {
     {"options", py_options, METH_NOARGS, "options() -> the option table"},
     {"serve_demo", py_serve_demo, METH_O,
      "serve_demo(options): serve the built-in native demo app until SIGINT/SIGTERM"},
+    {"supervise", supervise, METH_O,
+     "supervise(options) -> None | ('exit', status) | ('worker', fds): worker processes"},
     {"parse_cli", py_parse_cli, METH_O, "parse_cli(args) -> dict: waitress-serve's options"},
     {"choose_app", py_choose_app, METH_VARARGS, "choose_app(parsed, config_app=None) -> str"},
     {"help_text", py_help_text, METH_O, "help_text(prog) -> the usage text"},

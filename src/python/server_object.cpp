@@ -15,6 +15,7 @@
 #include "python/python_values.hpp"
 #include "python/wsgi_app.hpp"
 #include "runner/demo_app.hpp"
+#include "runner/worker_process.hpp"
 
 namespace waitron::python {
 
@@ -81,7 +82,11 @@ void on_signal(uv_signal_t* handle, int) {
   auto* impl = static_cast<Impl*>(handle->data);
   // A second signal exits at once, as waitron-serve's does: a request stuck in the
   // application would otherwise keep the process alive.
-  if (++impl->signals_received > 1) std::_Exit(1);
+  // A worker process leaves that to its supervisor (runner/worker_process.hpp).
+  if (++impl->signals_received > 1) {
+    if (runner::in_worker()) return;
+    std::_Exit(1);
+  }
   uv_async_send(&impl->wake);  // the same path as close()
 }
 
@@ -97,7 +102,8 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp ma
     PyErr_SetString(PyExc_ValueError, e.what());
     return nullptr;
   }
-  std::shared_ptr<App> app = make_app(impl->adjustments);
+  // In a worker process, requests are counted for max_requests.
+  std::shared_ptr<App> app = runner::worker_app(make_app(impl->adjustments));
   impl->log = std::make_unique<LogForwarder>();
   int rc = uv_loop_init(&impl->loop);
   if (rc == 0) {
@@ -134,6 +140,7 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp ma
     } else {
       // The addresses never change; a copy lets any thread read them while the loop runs.
       impl->addresses = impl->server->addresses();
+      runner::worker_ready();  // in a worker process: its supervisor may count on it now
     }
   }
   if (!error.empty()) {

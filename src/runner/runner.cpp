@@ -13,6 +13,8 @@
 #include "config/adjustments_cli.hpp"
 #include "config/adjustments_json.hpp"
 #include "core/log.hpp"
+#include "runner/supervisor.hpp"
+#include "runner/worker_process.hpp"
 #ifdef WAITRON_WITH_PYTHON
 #include "python/embedded_runner.hpp"
 #endif
@@ -106,10 +108,28 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
 
   core::StderrLogger logger(core::LogLevel::info);
   for (const auto& w : warnings) logger.write(core::LogLevel::warning, "waitron", w);
+  if (wants_workers(adj)) {
+    // Worker processes (supervisor.hpp): the sockets are opened here, once; this call
+    // returns in the supervisor when it is done, and in each worker, which goes on below.
+    std::vector<int> fds;
+    try {
+      fds = open_worker_sockets(adj);
+    } catch (const std::exception& e) {
+      std::cerr << "Error: " << e.what() << "\n";
+      return 1;
+    }
+    SupervisorSettings settings = supervisor_settings(adj, fds);
+    settings.log = [&logger](core::LogLevel level, const std::string& message) {
+      logger.write(level, "waitron", message);
+    };
+    SuperviseResult result = supervise(settings);
+    if (!result.is_worker) return result.exit_status;
+    adj = worker_adjustments(std::move(adj), fds);
+  }
   uv_loop_t* loop = uv_default_loop();
   int status = 0;
   {
-    Server server(loop, std::move(adj), std::move(default_app));
+    Server server(loop, std::move(adj), worker_app(std::move(default_app)));
     try {
       server.start();
     } catch (const std::exception& e) {
@@ -119,6 +139,7 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
       return 1;
     }
     g_server = &server;
+    worker_ready();
     for (const ListenAddress& a : server.addresses()) {
       logger.write(core::LogLevel::info, "waitron", "Serving on " + a.url());
     }
@@ -130,7 +151,12 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
     } signals;
     signals.server = &server;
     auto on_signal = [](uv_signal_t* handle, int) {
-      if (++g_signals > 1) std::_Exit(1);  // a second signal: no more waiting
+      // A second signal: no more waiting. A worker leaves that to its supervisor, which
+      // sends SIGTERM besides the terminal's SIGINT or systemd's SIGTERM.
+      if (++g_signals > 1) {
+        if (in_worker()) return;
+        std::_Exit(1);
+      }
       auto* s = static_cast<Signals*>(handle->data);
       s->server->close([s] {
         uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);

@@ -7,8 +7,6 @@
 // which application threads call too.
 #include <waitron/server.hpp>
 
-#include <arpa/inet.h>
-
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -16,11 +14,11 @@
 #include <system_error>
 #include <unordered_map>
 
-#include "config/listen.hpp"
 #include "core/http_date.hpp"
 #include "core/log.hpp"
 #include "net/channel.hpp"
 #include "net/listener.hpp"
+#include "server/listen_sockets.hpp"
 #include "work/task.hpp"
 #include "work/work_queue.hpp"
 
@@ -98,36 +96,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
       std::signal(SIGPIPE, SIG_IGN);
     }
-    std::vector<net::ListenSpec> specs;
-    if (!adj.sockets.empty()) {
-      for (int fd : adj.sockets) {
-        net::ListenSpec s;
-        s.kind = net::ListenSpec::Kind::adopted;
-        s.fd = fd;
-        specs.push_back(s);
-      }
-    } else if (adj.unix_socket) {
-      net::ListenSpec s;
-      s.kind = net::ListenSpec::Kind::unix_path;
-      s.path = *adj.unix_socket;
-      s.perms = adj.unix_socket_perms;
-      specs.push_back(s);
-    } else {
-      for (const config::ResolvedAddress& r : config::resolve_listen(adj)) {
-        net::ListenSpec s;
-        s.address = r.address;
-        s.address_length = r.length;
-        specs.push_back(s);
-      }
-    }
-    std::vector<net::ListenSocket> sockets;
-    for (const net::ListenSpec& s : specs) {
-      net::ListenSocket sock;
-      if (auto ec = net::open_listen_socket(s, static_cast<int>(adj.backlog), sock)) {
-        throw std::system_error(ec, "cannot listen on " + describe(s));
-      }
-      sockets.push_back(std::move(sock));
-    }
+    std::vector<net::ListenSocket> sockets = server::open_listen_sockets(adj);
 
     work = std::make_unique<work::WorkQueue>(
         loop, static_cast<unsigned>(adj.threads), [this](std::shared_ptr<work::ResponsePipe> pipe) {
@@ -153,28 +122,6 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
       }
       listeners.push_back(std::move(listener));
     }
-  }
-
-  static std::string describe(const net::ListenSpec& s) {
-    switch (s.kind) {
-      case net::ListenSpec::Kind::unix_path:
-        return "unix:" + s.path;
-      case net::ListenSpec::Kind::adopted:
-        return "socket fd " + std::to_string(s.fd);
-      case net::ListenSpec::Kind::inet: {
-        std::string host, port;
-        char buf[64] = {};
-        if (s.address.ss_family == AF_INET6) {
-          auto* in6 = reinterpret_cast<const sockaddr_in6*>(&s.address);
-          inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
-          return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
-        }
-        auto* in = reinterpret_cast<const sockaddr_in*>(&s.address);
-        inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
-        return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
-      }
-    }
-    return "?";
   }
 
   // --- accepting -----------------------------------------------------------------------

@@ -127,6 +127,26 @@ def test_sigterm_lets_the_running_request_finish(start_server):
         idle.close()
 
 
+def test_sigterm_serves_the_first_request_of_a_connection_accepted_just_before(start_server):
+    # With worker processes a replaced worker may have accepted a connection whose request
+    # is still on its way; closing it would fail a client that did nothing wrong.
+    server = start_server()
+    fresh = server.connect()
+    other = server.connect()
+    try:
+        # Accepted in order: once the second connection is served, the first is accepted.
+        assert other.request("GET", "/echo").status == 200
+        server.terminate()
+        assert other.closed_by_server(5), "an idle connection survived the shutdown"
+        resp = fresh.request("GET", "/echo")
+        assert resp.status == 200 and resp.header("Connection") == "close"
+        assert fresh.closed_by_server(5)
+        assert server.terminate_and_wait() == 0
+    finally:
+        fresh.close()
+        other.close()
+
+
 # Regression: close() used to wait without bound for a request whose client stopped reading
 # (its application thread waits for room below outbuf_high_watermark). Requests still running
 # 5 s after SIGTERM are now cut, as waitress cancels its tasks.

@@ -285,3 +285,41 @@ def test_python_m_waitron_returns_the_status():
     result = python_m_waitron("--bad-opt")
     assert result.returncode == 1
     assert result.stderr.startswith("Error: option --bad-opt not recognized")
+
+
+# --- systemd socket activation (LISTEN_FDS) -------------------------------------------------
+
+def test_listen_fds_become_the_sockets(monkeypatch):
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    monkeypatch.setenv("LISTEN_FDS", "2")
+    serve = FakeServe()
+    assert run(["--threads=2", FIXTURE_MODULE + ":app"], serve) == 0
+    assert serve.calls[0][1] == {"threads": "2", "sockets": [3, 4]}
+
+
+def test_listen_fds_of_another_process_are_ignored(monkeypatch):
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid() + 1))
+    monkeypatch.setenv("LISTEN_FDS", "1")
+    serve = FakeServe()
+    assert run([FIXTURE_MODULE + ":app"], serve) == 0
+    assert serve.calls[0][1] == {}
+
+
+def test_an_address_option_wins_over_listen_fds(monkeypatch):
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    monkeypatch.setenv("LISTEN_FDS", "1")
+    serve = FakeServe()
+    assert run(["--port=8081", FIXTURE_MODULE + ":app"], serve) == 0
+    assert serve.calls[0][1] == {"port": "8081"}
+
+
+def test_a_worker_serves_the_supervisors_sockets():
+    pairs = [("listen", "127.0.0.1:0"), ("threads", "2"), ("workers", "2")]
+    assert runner._worker_pairs(pairs, [5]) == [("threads", "2"), ("workers", "2"),
+                                                 ("sockets", [5])]
+
+
+def test_workers_with_an_unusable_address_fail_before_forking():
+    with pytest.raises(OSError):
+        _waitron.supervise([("listen", "192.0.2.1:1"), ("workers", "2")])
+    assert _waitron.supervise([("workers", "1")]) is None
