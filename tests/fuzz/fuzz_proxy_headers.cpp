@@ -1,12 +1,7 @@
 // libFuzzer target: pipeline::rewrite_proxy_headers() and the App wrapper over arbitrary
 // proxy headers and settings.
 //
-// Input layout: byte 0 holds the trusted headers (bits 0-5, in ProxyHeader order), clear
-// (bit 6) and log (bit 7); byte 1 the trusted_proxy_count (bits 0-2), who is trusted (bits
-// 3-4: nobody, "*", the peer itself, another address) and the scheme (bits 5-6: http, https,
-// ftp); byte 2 which of the six headers are present (bits 0-5). The rest is split at '\n'
-// into the six values in ProxyHeader order (bytes the HTTP parser would refuse in a field
-// value, CR, LF and NUL, never reach the rules, so '\n' is free as a separator).
+// The input layout is in proxy_headers_case.hpp (settings bytes, then the six values).
 //
 // It checks the rules' contract: a malformed header names one of the trusted headers and is
 // logged last; an untrusted peer's request is never rewritten, only stripped; only trusted
@@ -25,6 +20,7 @@
 #include <vector>
 
 #include "pipeline/proxy_headers.hpp"
+#include "proxy_headers_case.hpp"
 
 namespace {
 
@@ -35,7 +31,7 @@ void require(bool ok) {
   if (!ok) std::abort();
 }
 
-constexpr std::string_view kPeer = "10.0.0.2";
+constexpr std::string_view kPeer = waitron::fuzz::kProxyCasePeer;
 
 class NoBody final : public BodyReader {
  public:
@@ -93,51 +89,11 @@ bool is_one_of(std::string_view name, std::initializer_list<std::string_view> na
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  if (size < 3) return 0;
-  ProxySettings settings;
-  settings.trusted_headers = ProxyHeaderSet(data[0] & 0x3fu);
-  settings.clear_untrusted = (data[0] & 0x40u) != 0;
-  settings.log_untrusted = (data[0] & 0x80u) != 0;
-  settings.trusted_proxy_count = data[1] & 7u;
-  switch ((data[1] >> 3) & 3u) {
-    case 0:
-      break;
-    case 1:
-      settings.trusted_proxy = "*";
-      break;
-    case 2:
-      settings.trusted_proxy = std::string(kPeer);
-      break;
-    default:
-      settings.trusted_proxy = "10.0.0.3";
-      break;
-  }
-  static constexpr std::array<std::string_view, 4> kSchemes = {"http", "https", "ftp", "http"};
-  std::string_view scheme = kSchemes[(data[1] >> 5) & 3u];
-  const unsigned present = data[2] & 0x3fu;
-
-  std::string_view rest(reinterpret_cast<const char*>(data + 3), size - 3);
-  std::array<std::string, kProxyHeaderCount> values;
-  for (std::size_t i = 0; i < kProxyHeaderCount; ++i) {
-    std::size_t nl = rest.find('\n');
-    values[i] = std::string(rest.substr(0, nl));
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-  }
-
-  Environ env = {{"REMOTE_ADDR", std::string(kPeer)},
-                 {"REMOTE_HOST", std::string(kPeer)},
-                 {"REMOTE_PORT", "4000"},
-                 {"SERVER_NAME", "backend"},
-                 {"SERVER_PORT", "8080"},
-                 {"HTTP_HOST", "backend:8080"},
-                 {"wsgi.url_scheme", std::string(scheme)}};
-  std::vector<Header> fields = {{"Host", "backend:8080"}};
-  for (ProxyHeader h : kProxyHeaders) {
-    auto i = static_cast<std::size_t>(h);
-    if (!(present & (1u << i))) continue;
-    env[std::string(environ_key(h))] = values[i];
-    fields.push_back(Header{std::string(field_name(h)), values[i]});
-  }
+  std::optional<waitron::fuzz::ProxyCase> decoded = waitron::fuzz::decode_proxy_case(data, size);
+  if (!decoded) return 0;
+  const ProxySettings& settings = decoded->settings;
+  const Environ& env = decoded->env;
+  const std::vector<Header>& fields = decoded->fields;
 
   const ProxyRequest request = proxy_request_from(env);
   const ProxyOutcome outcome = rewrite_proxy_headers(settings, request);
