@@ -13,8 +13,9 @@
 // Two parts:
 // - rewrite_proxy_headers(): the pure function. Narrow inputs (the peer address, the
 //   scheme, the six header values as the environ holds them, the settings) in, the rewrites
-//   and the log lines, or the malformed header, out. No I/O, no allocation beyond its
-//   result; any thread. Unit tests and the fuzz target call it directly.
+//   and the log lines, or the malformed header, out. No I/O, no shared state; any thread.
+//   Unit tests, the fuzz target and the comparison with the Python middleware
+//   (tests/python/test_proxy_headers_native.py) call it directly.
 // - wrap_proxy_headers(): an App wrapper that applies it to every request before the
 //   wrapped App sees it. The server composes it from the Adjustments (src/server).
 #pragma once
