@@ -545,13 +545,34 @@ class RewrittenRequest final : public Request {
   std::optional<std::uint16_t> remote_port_;
 };
 
+// True when the environ holds one of the six headers: two ordered-map searches, since the
+// five X-Forwarded-* keys sort next to each other.
+bool has_proxy_header(const Environ& env) {
+  if (env.find(environ_key(ProxyHeader::forwarded)) != env.end()) return true;
+  constexpr std::string_view kPrefix = "HTTP_X_FORWARDED_";
+  for (auto it = env.lower_bound(kPrefix); it != env.end() && it->first.starts_with(kPrefix);
+       ++it) {
+    for (ProxyHeader h : kProxyHeaders) {
+      if (it->first == environ_key(h)) return true;
+    }
+  }
+  return false;
+}
+
 class ProxyHeadersApp final : public App {
  public:
   ProxyHeadersApp(std::shared_ptr<App> app, ProxySettings settings, core::Logger* logger)
       : app_(std::move(app)), settings_(std::move(settings)), logger_(logger) {}
 
   void handle(Request& request, Response& response) override {
-    ProxyOutcome outcome = rewrite_proxy_headers(settings_, proxy_request_from(request.environ()));
+    // Without any of the six headers the rules change nothing and log nothing: the common
+    // case skips them.
+    const Environ& env = request.environ();
+    if (!has_proxy_header(env)) {
+      app_->handle(request, response);
+      return;
+    }
+    ProxyOutcome outcome = rewrite_proxy_headers(settings_, proxy_request_from(env));
     if (logger_) {
       for (const std::string& line : outcome.warnings) {
         logger_->write(core::LogLevel::warning, "waitron", line);

@@ -808,6 +808,21 @@ TEST_CASE("wrapper: a request the rules leave alone reaches the App as it is") {
   CHECK(seen.request == &req);
 }
 
+TEST_CASE("wrapper: fields that only look like proxy headers do not stop the fast path") {
+  Seen seen;
+  auto app = wrap_proxy_headers(recorder(seen), ProxySettings{}, nullptr);
+  FakeRequest plain({{"X-Forwarded-Foo", "1"}, {"Forwarded-X", "2"}, {"Z", "3"}}, "127.0.0.1");
+  RecordingResponse res;
+  app->handle(plain, res);
+  CHECK(seen.request == &plain);
+  // A real proxy header sorted after one that is not (FOO < PROTO) is still found.
+  FakeRequest mixed({{"X-Forwarded-Foo", "1"}, {"X-Forwarded-Proto", "https"}}, "127.0.0.1");
+  app->handle(mixed, res);
+  CHECK(seen.request != &mixed);
+  CHECK(seen.environ.count("HTTP_X_FORWARDED_PROTO") == 0);
+  CHECK(seen.environ["HTTP_X_FORWARDED_FOO"] == "1");
+}
+
 TEST_CASE("wrapper: a forwarded port that is not a number leaves remote_port() empty") {
   Seen seen;
   auto app = wrap_proxy_headers(recorder(seen), trusting("*", {"forwarded"}), nullptr);
