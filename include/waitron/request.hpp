@@ -27,8 +27,10 @@ struct Header {
 // The CGI-style variables waitress puts in a WSGI environ (REQUEST_METHOD, SCRIPT_NAME,
 // PATH_INFO, QUERY_STRING, REQUEST_URI, SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL,
 // SERVER_SOFTWARE, REMOTE_ADDR, REMOTE_HOST, REMOTE_PORT, CONTENT_TYPE, CONTENT_LENGTH and
-// HTTP_* for every other field, repeated fields joined with ", "). Strings are bytes as
-// received (PEP 3333's latin-1 view).
+// HTTP_* for every other field, repeated fields joined with ", "), and wsgi.url_scheme.
+// Strings are bytes as received (PEP 3333's latin-1 view). Behind a trusted proxy, the
+// server rewrites them from the proxy headers as waitress does (README, "Behind a reverse
+// proxy"), and removes the proxy headers it does not trust.
 using Environ = std::map<std::string, std::string, std::less<>>;
 
 // The body could not be received: the client left, or the body was malformed or too
@@ -100,6 +102,8 @@ class Request {
   [[nodiscard]] virtual std::optional<std::string_view> header(std::string_view name) const = 0;
   [[nodiscard]] virtual const Environ& environ() const = 0;
   // The peer: an IP address and port for TCP; "localhost" and no port for a Unix socket.
+  // Behind a trusted proxy, the client the proxy headers name (REMOTE_ADDR and REMOTE_PORT;
+  // no port when the forwarded one is not a number).
   [[nodiscard]] virtual std::string_view remote_addr() const = 0;
   [[nodiscard]] virtual std::optional<std::uint16_t> remote_port() const = 0;
   [[nodiscard]] virtual BodyReader& body() = 0;

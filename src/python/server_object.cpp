@@ -90,9 +90,31 @@ void on_signal(uv_signal_t* handle, int) {
   uv_async_send(&impl->wake);  // the same path as close()
 }
 
+// Who applies the proxy headers (trusted_proxy and the options after it).
+enum class ProxyHeaders {
+  // The C++ server, as for every native App (src/pipeline/proxy_headers).
+  server,
+  // The Python package: it wraps a WSGI application in waitron.proxy_headers itself (as
+  // waitress does; test suites import that middleware), so the C++ server is given the
+  // options without them, or the headers would be applied twice.
+  python,
+};
+
+Adjustments for_server(Adjustments adj, ProxyHeaders proxy_headers) {
+  if (proxy_headers == ProxyHeaders::python) {
+    adj.trusted_proxy.reset();
+    adj.trusted_proxy_count.reset();
+    adj.trusted_proxy_headers.clear();
+    adj.clear_untrusted_proxy_headers = false;
+    adj.log_untrusted_proxy_headers = false;
+  }
+  return adj;
+}
+
 // Creates a server object serving `make_app(adjustments)`; null with an exception set.
 template <typename MakeApp>
-PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp make_app) {
+PyObject* create_server_object(PyTypeObject* type, PyObject* options, ProxyHeaders proxy_headers,
+                               MakeApp make_app) {
   std::vector<NamedOption> named;
   if (!options_from_python(options, named)) return nullptr;
   auto impl = std::make_unique<Impl>();
@@ -121,8 +143,8 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, MakeApp ma
   {
     AllowThreads unlocked;
     try {
-      impl->server =
-          std::make_unique<Server>(&impl->loop, impl->adjustments, app, impl->log->sink());
+      impl->server = std::make_unique<Server>(
+          &impl->loop, for_server(impl->adjustments, proxy_headers), app, impl->log->sink());
       impl->server->start();
     } catch (const std::system_error& e) {
       error = e.what();
@@ -177,7 +199,7 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
     PyErr_SetString(PyExc_TypeError, "the WSGI application must be callable");
     return nullptr;
   }
-  return create_server_object(type, options, [app](const Adjustments& adj) {
+  return create_server_object(type, options, ProxyHeaders::python, [app](const Adjustments& adj) {
     return std::make_shared<WsgiApp>(app, WsgiSettings{adj.url_scheme, adj.log_socket_errors});
   });
 }
@@ -340,9 +362,9 @@ PyObject* make_server_type() {
 }
 
 PyObject* serve_demo(PyObject* server_type, PyObject* options) {
-  PyRef server = PyRef::steal(
-      create_server_object(reinterpret_cast<PyTypeObject*>(server_type), options,
-                           [](const Adjustments&) { return runner::make_demo_app(); }));
+  PyRef server = PyRef::steal(create_server_object(
+      reinterpret_cast<PyTypeObject*>(server_type), options, ProxyHeaders::server,
+      [](const Adjustments&) { return runner::make_demo_app(); }));
   if (!server) return nullptr;
   // The banner, as serve() prints it for a WSGI application.
   PyRef logging = PyRef::steal(PyImport_ImportModule("logging"));

@@ -18,6 +18,7 @@
 #include "core/log.hpp"
 #include "net/channel.hpp"
 #include "net/listener.hpp"
+#include "pipeline/proxy_headers.hpp"
 #include "server/listen_sockets.hpp"
 #include "work/task.hpp"
 #include "work/work_queue.hpp"
@@ -56,8 +57,21 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
       logger = std::make_unique<core::StderrLogger>(core::LogLevel::info);
     for (const std::string& w : validate(adj)) logger->write(core::LogLevel::warning, "waitron", w);
 
+    // waitress wraps the application in its proxy-header middleware whenever a proxy is
+    // trusted or untrusted proxy headers are to be cleared: with the defaults, always.
+    if (adj.trusted_proxy || adj.clear_untrusted_proxy_headers) {
+      pipeline::ProxySettings proxy;
+      proxy.trusted_proxy = adj.trusted_proxy;
+      proxy.trusted_proxy_count = static_cast<std::uint64_t>(adj.effective_trusted_proxy_count());
+      proxy.trusted_headers = pipeline::proxy_header_set(adj.trusted_proxy_headers);
+      proxy.clear_untrusted = adj.clear_untrusted_proxy_headers;
+      proxy.log_untrusted = adj.log_untrusted_proxy_headers;
+      app = pipeline::wrap_proxy_headers(std::move(app), std::move(proxy), logger.get());
+    }
+
     task.environ.server_name = adj.server_name;
     task.environ.url_prefix = adj.url_prefix;
+    task.environ.url_scheme = adj.url_scheme;
     task.environ.ident = adj.ident;
     task.expose_tracebacks = adj.expose_tracebacks;
     task.logger = logger.get();
@@ -282,8 +296,8 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
 
   uv_loop_t* loop;
   Adjustments adj;
+  std::unique_ptr<core::Logger> logger;  // borrowed by the proxy-header wrapper in `app`
   std::shared_ptr<App> app;
-  std::unique_ptr<core::Logger> logger;
   work::TaskSettings task;
   std::vector<char> read_buffer;
   net::ChannelContext ctx;

@@ -40,6 +40,7 @@ Environ build_environ(const http::RequestHead& head, std::optional<std::uint64_t
   env["REMOTE_HOST"] = peer.remote_addr;
   // waitress gives str(None) for a Unix socket's port.
   env["REMOTE_PORT"] = peer.remote_port ? std::to_string(*peer.remote_port) : "None";
+  env["wsgi.url_scheme"] = settings.url_scheme;
   for (const http::Field& f : head.fields) {
     std::string key;
     if (http::iequals(f.name, "content-length")) {

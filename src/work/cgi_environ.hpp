@@ -1,6 +1,6 @@
 // The CGI variables of a request, exactly as waitress puts them in a WSGI environ
-// (waitress-behaviour.md §4.10), as plain strings. The native Request exposes them as
-// environ(); the Python bridge turns the same map into the WSGI dict. Pure function; any
+// (waitress-behaviour.md §4.10), and wsgi.url_scheme, as plain strings. The native Request exposes
+// them as environ(); the Python bridge turns the same map into the WSGI dict. Pure function; any
 // thread.
 #pragma once
 
@@ -17,7 +17,8 @@ namespace waitron::work {
 // connection.
 struct EnvironSettings {
   std::string server_name = "waitress.invalid";
-  std::string url_prefix;  // "" or "/x" (slash-fixed)
+  std::string url_prefix;           // "" or "/x" (slash-fixed)
+  std::string url_scheme = "http";  // wsgi.url_scheme
   std::optional<std::string> ident = "waitron";
 };
 

@@ -38,6 +38,7 @@ TEST_CASE("the CGI keys waitress sets") {
   CHECK(env["REQUEST_URI"] == "/a%20b?x=1#f");
   CHECK(env["SERVER_NAME"] == "waitress.invalid");
   CHECK(env["SERVER_PORT"] == "8080");
+  CHECK(env["wsgi.url_scheme"] == "http");
   CHECK(env["SERVER_PROTOCOL"] == "HTTP/1.1");
   CHECK(env["SERVER_SOFTWARE"] == "waitron");
   CHECK(env["REMOTE_ADDR"] == "127.0.0.1");
@@ -58,9 +59,10 @@ TEST_CASE("chunked bodies: decoded CONTENT_LENGTH, no Transfer-Encoding") {
   CHECK(env.count("HTTP_TRANSFER_ENCODING") == 0);
 }
 
-TEST_CASE("Unix peers, no ident, HTTP/1.0") {
+TEST_CASE("Unix peers, no ident, HTTP/1.0, another url_scheme") {
   EnvironSettings s;
   s.ident = std::nullopt;
+  s.url_scheme = "https";
   auto env =
       build_environ(head("GET", "/", {}, 0), 0, s, Peer{"localhost", std::nullopt, "/tmp/s.sock"});
   CHECK(env["REMOTE_ADDR"] == "localhost");
@@ -69,6 +71,7 @@ TEST_CASE("Unix peers, no ident, HTTP/1.0") {
   CHECK(env["SERVER_PROTOCOL"] == "HTTP/1.0");
   CHECK(env.count("SERVER_SOFTWARE") == 0);
   CHECK(env.count("CONTENT_LENGTH") == 0);
+  CHECK(env["wsgi.url_scheme"] == "https");
 }
 
 TEST_CASE("PATH_INFO: leading slashes collapse; url_prefix hit, miss and exact") {
