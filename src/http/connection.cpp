@@ -160,8 +160,8 @@ void Connection::advance() {
                            dates_.http_date());
         std::uint64_t body = error_body_bytes(response);
         if (settings_.record_responses) {
-          pending_ = core::AccessRecord{};
-          pending_.request_line = parser_.request_line();
+          pending_ = std::make_unique<core::AccessRecord>();
+          pending_->request_line = parser_.request_line();
         }
         emit(std::move(response));
         record(error_status(ec), body);
@@ -181,7 +181,9 @@ std::unique_ptr<IncomingRequest> Connection::take_request() {
   current_.target = head.target;
   current_.version_minor = head.version_minor;
   current_.keep_alive = head.keep_alive && !close_after_;
-  if (settings_.record_responses) pending_ = request_record(head);
+  if (settings_.record_responses) {
+    pending_ = std::make_unique<core::AccessRecord>(request_record(head));
+  }
   return std::move(ready_);
 }
 
@@ -349,10 +351,12 @@ void Connection::fail_response(int status, std::string_view detail) {
 
 void Connection::record(int status, std::uint64_t body_bytes) {
   if (!settings_.record_responses) return;
-  ResponseRecord& r = records_.emplace_back(ResponseRecord{std::move(pending_), emitted_});
+  ResponseRecord& r = records_.emplace_back();
+  if (pending_) r.record = std::move(*pending_);
+  r.output_end = emitted_;
   r.record.status = status;
   r.record.body_bytes = body_bytes;
-  pending_ = core::AccessRecord{};
+  pending_.reset();
 }
 
 void Connection::emit(std::string_view bytes) {

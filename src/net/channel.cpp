@@ -193,21 +193,24 @@ void Channel::release_pipe() noexcept {
 }
 
 void Channel::log_responses(bool closing) {
+  if (logged_.empty() && !conn_.has_records()) return;
   std::uint64_t now = now_us();
   for (http::ResponseRecord& r : conn_.take_records()) {
     logged_.push_back(LoggedResponse{std::move(r), exchange_start_us_ ? exchange_start_us_ : now});
     // The next request began already if its bytes wait (pipelining) or it runs.
     exchange_start_us_ = conn_.buffered_input() > 0 || conn_.has_request() || pipe_ ? now : 0;
   }
-  while (!logged_.empty() && (closing || logged_.front().response.output_end <= written_)) {
-    LoggedResponse& done = logged_.front();
-    core::AccessRecord& line = done.response.record;
+  std::size_t done = 0;
+  for (; done < logged_.size(); ++done) {
+    LoggedResponse& sent = logged_[done];
+    if (!closing && sent.response.output_end > written_) break;
+    core::AccessRecord& line = sent.response.record;
     line.time = std::chrono::system_clock::now();
     line.remote_addr = peer_.remote_addr;
-    line.duration_us = now - done.start_us;
+    line.duration_us = now - sent.start_us;
     ctx_.access_log->submit(std::move(line));
-    logged_.pop_front();
   }
+  logged_.erase(logged_.begin(), logged_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 void Channel::flush() {

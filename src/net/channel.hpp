@@ -28,9 +28,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "core/access_log.hpp"
 #include "core/unique_fd.hpp"
@@ -136,7 +136,7 @@ class Channel {
     http::ResponseRecord response;
     std::uint64_t start_us = 0;
   };
-  std::deque<LoggedResponse> logged_;    // recorded, waiting for their last byte to be sent
+  std::vector<LoggedResponse> logged_;   // recorded, waiting for their last byte to be sent
   std::uint64_t written_ = 0;            // output bytes handed to the socket so far
   std::uint64_t exchange_start_us_ = 0;  // when the request being read began; 0: none
 };

@@ -159,3 +159,17 @@ def test_unwritable_access_log_fails_at_start(fixture_exe, tmp_dir):
                           capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1
     assert b"access_log" in proc.stderr
+
+
+def test_duration_covers_the_application_and_pipelining_keeps_order(start_server, tmp_dir):
+    path = os.path.join(tmp_dir, "access.log")
+    server = start_server(f"--access-log={path}")
+    with server.connect() as client:
+        client.send(b"GET /sleep?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    b"GET /echo?second HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert client.read_response().body == b"slept"
+        assert client.read_response().status == 200
+    slow, second = (COMBINED.match(line) for line in wait_lines(path, 2))
+    assert slow["request"] == "GET /sleep?ms=200 HTTP/1.1"
+    assert int(slow["duration"]) >= 200_000  # a lower bound only: the app slept 200 ms
+    assert second["request"] == "GET /echo?second HTTP/1.1"
