@@ -5,6 +5,9 @@
 // - submit() never blocks: it takes a mutex that the writer holds only to swap the queue
 //   out, and when max_queued records already wait it drops the record and counts it
 //   (dropped()). The writer reports drops as a warning once per batch.
+// - Lines are gathered: woken by a first line, the writer waits up to 50 ms (or 256 lines)
+//   for more and writes them together, so a line reaches the file at most ~50 ms after
+//   its response, and a busy server costs the writer a few wake-ups per interval.
 // - reopen() (log rotation, SIGUSR1) queues a marker: records submitted before it go to the
 //   file that was open, later ones to the file opened again at the same path. If the path
 //   cannot be opened then, the old file stays in use and a warning is logged.
@@ -79,6 +82,7 @@ class AccessLog {
   std::size_t queued_records_ = 0;  // records in queue_ (markers are not counted)
   std::uint64_t submitted_ = 0;     // items ever queued
   std::uint64_t done_ = 0;          // items handled by the writer
+  bool urgent_ = false;             // flush() or reopen() waits: write without gathering more
   bool stopping_ = false;
   bool stopped_ = false;
   std::atomic<std::uint64_t> written_{0};

@@ -68,6 +68,21 @@ TEST_CASE("lines are written by the writer thread, in order") {
   std::remove(path.c_str());
 }
 
+TEST_CASE("a lone line is written without flush() (gathering is bounded in time)") {
+  std::string path = test::temp_dir() + "/lone.log";
+  AccessLog log(path, AccessLogFormat::combined);
+  log.submit(record("/lone"));
+  bool seen = false;
+  for (int i = 0; i < 500 && !seen; ++i) {  // up to 5 s; the writer waits 50 ms at most
+    seen = slurp(path).find("/lone") != std::string::npos;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(seen);
+  CHECK(log.lines_written() == 1);
+  log.stop();
+  std::remove(path.c_str());
+}
+
 TEST_CASE("reopen after a rename: earlier lines stay in the old file, later ones go to a new") {
   std::string path = test::temp_dir() + "/rotate.log";
   std::string rotated = path + ".1";
