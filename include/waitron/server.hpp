@@ -34,16 +34,20 @@ enum class LogLevel { debug, info, warning, error };
 // "LEVEL:waitron:message" lines to stderr, INFO and up.
 using LogSink = std::function<void(LogLevel, std::string_view logger, std::string_view message)>;
 
-// Counters, read on the loop thread.
+// The server's live status (Server::stats()). Gauges say how things are now; the others
+// count since start(). Client connections only: the status listener's own traffic is not
+// counted.
 struct ServerStats {
-  std::uint64_t connections_open = 0;
-  std::uint64_t connections_accepted = 0;
-  std::uint64_t requests_in_flight = 0;
-  std::uint64_t requests_served = 0;
-  std::uint64_t queue_depth = 0;   // requests waiting for an application thread
-  std::uint64_t busy_threads = 0;  // application threads running a request
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
+  std::uint64_t connections_open = 0;      // gauge
+  std::uint64_t connections_accepted = 0;  // counter
+  std::uint64_t requests_in_flight = 0;    // gauge: handed to the application, not answered
+  std::uint64_t requests_served = 0;       // counter: answered by the application (any status)
+  std::uint64_t queue_depth = 0;           // gauge: requests waiting for an application thread
+  std::uint64_t busy_threads = 0;          // gauge: application threads running a request
+  std::uint64_t bytes_received = 0;        // counter: bytes read from clients
+  std::uint64_t bytes_sent = 0;            // counter: bytes written to clients
+  std::uint64_t access_log_lines = 0;      // counter: access log lines written
+  std::uint64_t access_log_dropped = 0;    // counter: lines dropped (queue full, write failed)
 };
 
 // One address the server listens on.
@@ -72,7 +76,17 @@ class Server {
   void close(std::function<void()> on_closed = nullptr);
 
   [[nodiscard]] std::vector<ListenAddress> addresses() const;
+  // The status listener's addresses (status_listen); empty when it is off.
+  [[nodiscard]] std::vector<ListenAddress> status_addresses() const;
+
+  // Unlike the other members, stats() and reopen_access_log() may be called from any
+  // thread once start() has returned. stats() reads each counter atomically; from another
+  // thread than the loop's, the counters are not a snapshot of one instant.
   [[nodiscard]] ServerStats stats() const;
+  // Reopens the access log file at its path (log rotation; waitron-serve does it on
+  // SIGUSR1): lines of responses that end after the call go to the new file. Does nothing
+  // without an access log. The file is reopened by the log's writer thread, never the loop.
+  void reopen_access_log();
 
  private:
   struct Impl;

@@ -101,6 +101,12 @@ class _Core:
         self.server.close()
         self.close_sockets(borrowed=True)
 
+    def stats(self):
+        return self.server.stats()
+
+    def reopen_access_log(self):
+        self.server.reopen_access_log()
+
     def close_sockets(self, borrowed=False):
         while self.sockets:
             self.sockets.pop().close()
@@ -187,6 +193,25 @@ class MultiSocketServer:
         """Stop accepting, let requests in flight finish (at most 5 s), close everything."""
         self._core.close()
 
+    def stats(self):
+        """The server's live counters as a dict of ints; any thread may call it, also while
+        run() serves on another:
+
+        ``connections_open``, ``requests_in_flight`` (handed to the application and not
+        answered yet), ``queue_depth`` (waiting for an application thread) and
+        ``busy_threads`` tell how things are now; ``connections_accepted``,
+        ``requests_served``, ``bytes_received``, ``bytes_sent`` (every byte read from and
+        written to clients), ``access_log_lines`` and ``access_log_dropped`` count since
+        the server started.
+        """
+        return self._core.stats()
+
+    def reopen_access_log(self):
+        """Reopen the ``access_log`` file at its path (log rotation); any thread. run()
+        does it on SIGUSR1 when it handles signals. Nothing happens without an access log.
+        """
+        self._core.reopen_access_log()
+
 
 class BaseWSGIServer:
     """One listening socket of a waitron server, with waitress's attributes.
@@ -266,7 +291,8 @@ class BaseWSGIServer:
         """Serve until the server is closed (close(), SIGINT or SIGTERM), then return.
 
         On the main thread SIGINT and SIGTERM close the server gracefully: requests in
-        flight finish (at most 5 s) and run() returns normally.
+        flight finish (at most 5 s) and run() returns normally. With an ``access_log``,
+        SIGUSR1 reopens it (log rotation).
         """
         self._core.run()
 
@@ -277,6 +303,26 @@ class BaseWSGIServer:
         belongs to, every listening socket of it included.
         """
         self._core.close()
+
+    def stats(self):
+        """The server's live counters as a dict of ints; any thread may call it, also while
+        run() serves on another:
+
+        ``connections_open``, ``requests_in_flight`` (handed to the application and not
+        answered yet), ``queue_depth`` (waiting for an application thread) and
+        ``busy_threads`` tell how things are now; ``connections_accepted``,
+        ``requests_served``, ``bytes_received``, ``bytes_sent`` (every byte read from and
+        written to clients), ``access_log_lines`` and ``access_log_dropped`` count since
+        the server started. The counters are
+        the whole server's, shared by every socket of it.
+        """
+        return self._core.stats()
+
+    def reopen_access_log(self):
+        """Reopen the ``access_log`` file at its path (log rotation); any thread. run()
+        does it on SIGUSR1 when it handles signals. Nothing happens without an access log.
+        """
+        self._core.reopen_access_log()
 
 
 class TcpWSGIServer(BaseWSGIServer):

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "http/chunked_encoder.hpp"
+#include "http/rfc9110.hpp"
 
 namespace waitron::http {
 
@@ -17,6 +18,36 @@ constexpr std::size_t kCompactAt = 16 * 1024;
 // Bytes a client may send ahead while its request is served (pipelining); past this the
 // connection ends after the current response instead of buffering without limit.
 constexpr std::size_t kMaxAheadSlack = 64 * 1024;
+
+// The body bytes of a complete error response (what follows its head).
+std::uint64_t error_body_bytes(std::string_view response) {
+  std::size_t end = response.find("\r\n\r\n");
+  return end == std::string_view::npos ? 0 : response.size() - end - 4;
+}
+
+std::string protocol_of(int version_minor) {
+  return "HTTP/1." + std::to_string(version_minor);
+}
+
+// The access log's view of a request: its line and the fields it reports.
+core::AccessRecord request_record(const RequestHead& head) {
+  core::AccessRecord r;
+  r.method = head.method;
+  r.target = head.target;
+  r.protocol = protocol_of(head.version_minor);
+  r.request_line = r.method + " " + r.target + " " + r.protocol;
+  for (const Field& f : head.fields) {
+    auto is = [&](std::string_view name) { return iequals(f.name, name); };
+    if (is("x-forwarded-for")) {
+      r.forwarded_for = r.forwarded_for ? *r.forwarded_for + ", " + f.value : f.value;
+    } else if (is("user-agent") && !r.user_agent) {
+      r.user_agent = f.value;
+    } else if (is("referer") && !r.referer) {
+      r.referer = f.value;
+    }
+  }
+  return r;
+}
 
 }  // namespace
 
@@ -124,8 +155,16 @@ void Connection::advance() {
         ErrorLimits limits{settings_.parser.max_head_bytes, settings_.parser.max_body_bytes};
         std::string detail =
             parser_.error_detail().empty() ? error_detail(ec, limits) : parser_.error_detail();
-        emit(error_response(error_status(ec), detail, parser_.error_version_minor(),
-                            settings_.ident, dates_.http_date()));
+        std::string response =
+            error_response(error_status(ec), detail, parser_.error_version_minor(), settings_.ident,
+                           dates_.http_date());
+        std::uint64_t body = error_body_bytes(response);
+        if (settings_.record_responses) {
+          pending_ = std::make_unique<core::AccessRecord>();
+          pending_->request_line = parser_.request_line();
+        }
+        emit(std::move(response));
+        record(error_status(ec), body);
         close_input();
         return;
       }
@@ -142,6 +181,9 @@ std::unique_ptr<IncomingRequest> Connection::take_request() {
   current_.target = head.target;
   current_.version_minor = head.version_minor;
   current_.keep_alive = head.keep_alive && !close_after_;
+  if (settings_.record_responses) {
+    pending_ = std::make_unique<core::AccessRecord>(request_record(head));
+  }
   return std::move(ready_);
 }
 
@@ -216,7 +258,10 @@ void Connection::write_shared(SharedBytes bytes) {
   std::size_t n = static_cast<std::size_t>(admit(bytes.bytes.size()));
   if (n == 0) return;
   bytes.bytes = bytes.bytes.substr(0, n);
-  framed(n, [&] { output_.emplace_back(std::move(bytes)); });
+  framed(n, [&] {
+    emitted_ += n;
+    output_.emplace_back(std::move(bytes));
+  });
 }
 
 void Connection::write_file(core::FileRegion region) {
@@ -231,7 +276,10 @@ void Connection::write_file(core::FileRegion region) {
     }
     region = std::move(shorter);
   }
-  framed(n, [&] { output_.emplace_back(std::move(region)); });
+  framed(n, [&] {
+    emitted_ += n;
+    output_.emplace_back(std::move(region));
+  });
 }
 
 void Connection::finish_response() {
@@ -254,6 +302,7 @@ void Connection::finish_response() {
          ") via app_iter");
     keep_alive = false;
   }
+  record(current_status_, body_sent_);
   if (!keep_alive) {
     close_input();
     return;
@@ -280,17 +329,39 @@ void Connection::close_after_response() {
 }
 
 void Connection::abort_response() {
+  if (state_ == State::responding) record(current_status_, body_sent_);
   if (state_ == State::responding || state_ == State::in_app) close_input();
+}
+
+void Connection::abandon() {
+  if (state_ != State::responding) return;
+  record(current_status_, body_sent_);
+  close_input();
 }
 
 void Connection::fail_response(int status, std::string_view detail) {
   if (state_ != State::in_app) return;
-  emit(error_response(status, detail, current_.version_minor, settings_.ident, dates_.http_date()));
+  std::string response =
+      error_response(status, detail, current_.version_minor, settings_.ident, dates_.http_date());
+  std::uint64_t body = error_body_bytes(response);
+  emit(std::move(response));
+  record(status, body);
   close_input();
+}
+
+void Connection::record(int status, std::uint64_t body_bytes) {
+  if (!settings_.record_responses) return;
+  ResponseRecord& r = records_.emplace_back();
+  if (pending_) r.record = std::move(*pending_);
+  r.output_end = emitted_;
+  r.record.status = status;
+  r.record.body_bytes = body_bytes;
+  pending_.reset();
 }
 
 void Connection::emit(std::string_view bytes) {
   if (bytes.empty()) return;
+  emitted_ += bytes.size();
   if (!output_.empty()) {
     if (auto* last = std::get_if<std::string>(&output_.back());
         last && last->size() + bytes.size() <= kMergeLimit) {
@@ -303,6 +374,7 @@ void Connection::emit(std::string_view bytes) {
 
 void Connection::emit(std::string&& bytes) {
   if (bytes.size() >= kMergeLimit) {
+    emitted_ += bytes.size();
     output_.emplace_back(std::move(bytes));
   } else {
     emit(std::string_view(bytes));

@@ -24,6 +24,10 @@
 //   then the connection closes; an incomplete one is dropped silently.
 // - Bytes received while a request is served are kept for the next request, up to one
 //   head plus 64 KiB; a client that sends more ends its connection after the response.
+// - With record_responses (the access log), every response it produces, error responses
+//   included, leaves a ResponseRecord: the request line, status, body bytes and a few
+//   request fields, and the output offset just past the response's last byte, so the
+//   network layer can tell when the response has been sent.
 // - With stream_bodies, a request with a body is handed out at its head and its body keeps
 //   being parsed into the request's stream while the application runs (wants_read() stays
 //   true); a response that ends before the body, a malformed body and the peer's EOF fail
@@ -41,7 +45,9 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
+#include "core/access_log_line.hpp"
 #include "core/file_region.hpp"
 #include "core/log.hpp"
 #include "http/chunked_encoder.hpp"
@@ -56,6 +62,14 @@ struct ConnectionSettings {
   ParserLimits parser;
   std::optional<std::string> ident = "waitron";  // Server field; nullopt: none
   core::Logger* logger = nullptr;                // not owned; may be null
+  bool record_responses = false;                 // keep a ResponseRecord per response
+};
+
+// One response for the access log. The record's time, peer and duration are left to the
+// network layer, which sees the socket.
+struct ResponseRecord {
+  core::AccessRecord record;
+  std::uint64_t output_end = 0;  // output offset (bytes of take_output()) past its last byte
 };
 
 class Connection {
@@ -97,6 +111,13 @@ class Connection {
   // "Connection: close" if its head has not been produced yet.
   void close_after_response();
 
+  // With record_responses: the responses produced since the last call, in order.
+  // (A vector, not a deque: an empty one costs nothing per connection.)
+  [[nodiscard]] bool has_records() const noexcept { return !records_.empty(); }
+  [[nodiscard]] std::vector<ResponseRecord> take_records() { return std::exchange(records_, {}); }
+  // The connection is going away: a response in progress is recorded as it stands.
+  void abandon();
+
   // Output ready to send, in order.
   [[nodiscard]] bool has_output() const noexcept { return !output_.empty(); }
   [[nodiscard]] std::deque<OutputChunk> take_output() { return std::exchange(output_, {}); }
@@ -131,6 +152,7 @@ class Connection {
     if (chunked) emit(kChunkTrailer);
   }
   void warn(std::string_view message);
+  void record(int status, std::uint64_t body_bytes);
   std::uint64_t admit(std::uint64_t n);  // bytes of n the framing lets through
 
   ConnectionSettings settings_;
@@ -152,6 +174,12 @@ class Connection {
   bool warned_ = false;
 
   std::deque<OutputChunk> output_;
+  std::uint64_t emitted_ = 0;  // bytes ever put in output_
+
+  // The request being answered (record_responses only; null otherwise, so an unlogged
+  // connection pays one pointer).
+  std::unique_ptr<core::AccessRecord> pending_;
+  std::vector<ResponseRecord> records_;
 };
 
 }  // namespace waitron::http

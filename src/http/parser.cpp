@@ -83,6 +83,15 @@ bool Parser::in_message() const noexcept {
   return stage_ == Stage::body_length || stage_ == Stage::body_chunked;
 }
 
+std::string_view Parser::request_line() const noexcept {
+  constexpr std::size_t kMaxLine = 8192;
+  std::string_view head(head_buf_);
+  std::size_t begin = head.find_first_not_of("\r\n");
+  if (begin == std::string_view::npos) return {};
+  head.remove_prefix(begin);
+  return head.substr(0, std::min(head.find_first_of("\r\n"), kMaxLine));
+}
+
 bool Parser::expects_body() const noexcept {
   return stage_ == Stage::body_length || stage_ == Stage::body_chunked;
 }

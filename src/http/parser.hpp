@@ -90,6 +90,10 @@ class Parser {
   // request line was valid, else -1 (unknown).
   [[nodiscard]] int error_version_minor() const noexcept { return error_version_minor_; }
 
+  // The current message's request line as received so far, without its line end and at
+  // most 8 KiB of it; "" before any byte of it (the access log of a refused request).
+  [[nodiscard]] std::string_view request_line() const noexcept;
+
   // True once any byte of a message (other than leading CRLFs) has arrived and
   // the message is not complete yet.
   [[nodiscard]] bool in_message() const noexcept;

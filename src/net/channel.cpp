@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <utility>
 
 namespace waitron::net {
@@ -13,6 +14,10 @@ namespace {
 // Reads per wake-up: bounded, like libuv's own uv__read, so one busy client cannot starve
 // the loop.
 constexpr int kReadsPerWakeup = 4;
+
+std::uint64_t now_us() {
+  return uv_hrtime() / 1000;
+}
 
 }  // namespace
 
@@ -26,10 +31,7 @@ Channel::Channel(ChannelContext& context, core::UniqueFd fd, work::Peer peer)
 }
 
 Channel::~Channel() {
-  if (pipe_) {
-    pipe_->owner = nullptr;
-    pipe_->disconnect();
-  }
+  release_pipe();
 }
 
 int Channel::start() {
@@ -109,6 +111,7 @@ void Channel::read_some() {
     if (n > 0) {
       received_any_ = true;
       ctx_.bytes_received += static_cast<std::uint64_t>(n);
+      if (ctx_.access_log && exchange_start_us_ == 0) exchange_start_us_ = now_us();
       last_activity_ = uv_now(ctx_.loop);
       conn_.receive(std::string_view(ctx_.read_buffer.data(), static_cast<std::size_t>(n)));
       if (static_cast<std::size_t>(n) < ctx_.read_buffer.size()) break;
@@ -132,6 +135,7 @@ void Channel::dispatch() {
   auto request = conn_.take_request();
   pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark);
   pipe_->owner = this;
+  ++ctx_.requests_in_flight;
   if (peer_eof_) pipe_->mark_peer_closed();
   ctx_.host->submit(*this, std::move(request), pipe_);
   if (close_after_request_) conn_.close_after_response();
@@ -189,11 +193,38 @@ void Channel::finish_request() {
   if (!pipe_) return;
   // The task may still run (after a failed head or an abort): disconnecting makes its
   // later writes fail fast instead of waiting for room nobody will make.
+  release_pipe();
+  ++ctx_.requests_served;
+  last_activity_ = uv_now(ctx_.loop);
+}
+
+void Channel::release_pipe() noexcept {
+  if (!pipe_) return;
   pipe_->owner = nullptr;
   pipe_->disconnect();
   pipe_.reset();
-  ++ctx_.requests_served;
-  last_activity_ = uv_now(ctx_.loop);
+  --ctx_.requests_in_flight;
+}
+
+void Channel::log_responses(bool closing) {
+  if (logged_.empty() && !conn_.has_records()) return;
+  std::uint64_t now = now_us();
+  for (http::ResponseRecord& r : conn_.take_records()) {
+    logged_.push_back(LoggedResponse{std::move(r), exchange_start_us_ ? exchange_start_us_ : now});
+    // The next request began already if its bytes wait (pipelining) or it runs.
+    exchange_start_us_ = conn_.buffered_input() > 0 || conn_.has_request() || pipe_ ? now : 0;
+  }
+  std::size_t done = 0;
+  for (; done < logged_.size(); ++done) {
+    LoggedResponse& sent = logged_[done];
+    if (!closing && sent.response.output_end > written_) break;
+    core::AccessRecord& line = sent.response.record;
+    line.time = std::chrono::system_clock::now();
+    line.remote_addr = peer_.remote_addr;
+    line.duration_us = now - sent.start_us;
+    ctx_.access_log->submit(std::move(line));
+  }
+  logged_.erase(logged_.begin(), logged_.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 void Channel::flush() {
@@ -202,6 +233,7 @@ void Channel::flush() {
   if (!out_.empty()) {
     WriteQueue::Result r = out_.flush(fd_.get());
     ctx_.bytes_sent += r.bytes;
+    written_ += r.bytes;
     if (r.bytes > 0) last_activity_ = uv_now(ctx_.loop);
     if (pipe_ && r.memory_bytes > 0) pipe_->sent(r.memory_bytes);
     if (r.error != 0) {
@@ -209,6 +241,7 @@ void Channel::flush() {
       return;
     }
   }
+  if (ctx_.access_log) log_responses(false);
   if (out_.empty() && conn_.closing() && !pipe_) {
     begin_close();
     return;
@@ -263,10 +296,14 @@ void Channel::close_when_done() noexcept {
 void Channel::close_now() noexcept {
   if (closed_) return;
   closed_ = true;
-  if (pipe_) {
-    pipe_->owner = nullptr;
-    pipe_->disconnect();
-    pipe_.reset();
+  release_pipe();
+  if (ctx_.access_log) {
+    try {
+      conn_.abandon();  // a response cut short is logged as it stands
+      log_responses(true);
+    } catch (...) {
+      // Out of memory: the lines are lost, the connection still closes.
+    }
   }
   if (poll_events_ < 0) {  // never started: no handle to close
     ctx_.host->channel_closed(*this);

@@ -13,7 +13,11 @@
 //   application thread;
 // - closes once the Connection is closing and its output is written: the write side is shut
 //   down and the channel keeps reading (and discarding) until the peer closes or the linger
-//   time passes, so a client still sending a refused body gets the response, not a reset.
+//   time passes, so a client still sending a refused body gets the response, not a reset;
+// - with an access log, submits one line per response once its last byte has been handed to
+//   the socket (or when the connection closes first). The duration runs from the first
+//   read of the request's bytes (for a request that was already buffered behind the
+//   previous one, from the end of that response) to that moment.
 //
 // Ownership: the ChannelHost (the server) owns every Channel and frees it in
 // channel_closed(), which the channel calls from its handle's close callback. The channel
@@ -22,10 +26,13 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
+#include "core/access_log.hpp"
 #include "core/unique_fd.hpp"
 #include "http/connection.hpp"
 #include "net/write_queue.hpp"
@@ -62,11 +69,14 @@ struct ChannelContext {
   std::uint64_t outbuf_overflow = 1048576;  // queued output past this spills to a temp file
   std::span<char> read_buffer;              // shared scratch space for reads
   std::uint64_t linger_ms = 2000;           // how long a closing channel drains its peer
-  // Counters the server reports.
-  std::uint64_t bytes_received = 0;
-  std::uint64_t bytes_sent = 0;
-  std::uint64_t requests_served = 0;
-  std::uint64_t poll_changes = 0;  // uv_poll_start/stop calls that changed a mask (epoll_ctl)
+  core::AccessLog* access_log = nullptr;    // not owned; null: no access log
+  // Counters the server reports: written on the loop thread, read from any thread.
+  std::atomic<std::uint64_t> bytes_received{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> requests_served{0};
+  std::atomic<std::uint64_t> requests_in_flight{0};
+  // Loop thread only: uv_poll_start/stop calls that changed a mask (an epoll_ctl each).
+  std::uint64_t poll_changes = 0;
 };
 
 class Channel {
@@ -106,6 +116,8 @@ class Channel {
   void update_poll(bool exact = false);
   void begin_close();
   void finish_request();
+  void release_pipe() noexcept;
+  void log_responses(bool closing);
 
   ChannelContext& ctx_;
   core::UniqueFd fd_;
@@ -123,6 +135,15 @@ class Channel {
   bool close_after_request_ = false;  // the server closes: serve the first request, then close
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;
+
+  // The access log's view (only with ctx_.access_log).
+  struct LoggedResponse {
+    http::ResponseRecord response;
+    std::uint64_t start_us = 0;
+  };
+  std::vector<LoggedResponse> logged_;   // recorded, waiting for their last byte to be sent
+  std::uint64_t written_ = 0;            // output bytes handed to the socket so far
+  std::uint64_t exchange_start_us_ = 0;  // when the request being read began; 0: none
 };
 
 }  // namespace waitron::net

@@ -3,10 +3,12 @@
 #include <uv.h>
 
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <system_error>
+#include <utility>
 
 #include <waitron/server.hpp>
 
@@ -25,10 +27,11 @@ namespace {
 struct Impl {
   uv_loop_t loop{};
   uv_async_t wake{};
-  uv_signal_t signals[2]{};
-  bool signals_open = false;
-  std::vector<ListenAddress> addresses;  // a copy, safe to read from any thread
-  int signals_received = 0;              // loop thread only
+  uv_signal_t signals[3]{};                     // SIGINT, SIGTERM, and SIGUSR1 with an access log
+  int signals_open = 0;                         // how many of them run() started
+  std::vector<ListenAddress> addresses;         // a copy, safe to read from any thread
+  std::vector<ListenAddress> status_addresses;  // the same, of the status listener
+  int signals_received = 0;                     // loop thread only
   std::unique_ptr<LogForwarder> log;
   std::unique_ptr<Server> server;
   Adjustments adjustments;
@@ -42,10 +45,10 @@ struct Impl {
   void begin_close() {
     server->close([this] {
       uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
-      if (signals_open) {
-        for (auto& s : signals) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
-        signals_open = false;
+      for (int i = 0; i < signals_open; ++i) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&signals[i]), nullptr);
       }
+      signals_open = 0;
     });
   }
 
@@ -111,6 +114,10 @@ Adjustments for_server(Adjustments adj, ProxyHeaders proxy_headers) {
   return adj;
 }
 
+void on_reopen_signal(uv_signal_t* handle, int) {
+  static_cast<Impl*>(handle->data)->server->reopen_access_log();
+}
+
 // Creates a server object serving `make_app(adjustments)`; null with an exception set.
 template <typename MakeApp>
 PyObject* create_server_object(PyTypeObject* type, PyObject* options, ProxyHeaders proxy_headers,
@@ -162,6 +169,7 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, ProxyHeade
     } else {
       // The addresses never change; a copy lets any thread read them while the loop runs.
       impl->addresses = impl->server->addresses();
+      impl->status_addresses = impl->server->status_addresses();
       runner::worker_ready();  // in a worker process: its supervisor may count on it now
     }
   }
@@ -235,26 +243,29 @@ PyObject* server_run(PyObject* o, PyObject* args, PyObject* kwargs) {
     impl->running = true;
   }
   bool signals = handle_signals && on_main_thread();
-  struct sigaction saved[2]{};
-  const int numbers[2] = {SIGINT, SIGTERM};
+  struct sigaction saved[3]{};
+  const int numbers[3] = {SIGINT, SIGTERM, SIGUSR1};
+  // SIGUSR1 reopens the access log (log rotation); without one it keeps Python's handler.
+  const int count = impl->adjustments.access_log ? 3 : 2;
   {
     AllowThreads unlocked;
     if (signals) {
-      for (int i = 0; i < 2; ++i) {
+      for (int i = 0; i < count; ++i) {
         sigaction(numbers[i], nullptr, &saved[i]);
         // uv_signal_init cannot fail once the loop is up; start may (then no handler).
         uv_signal_init(&impl->loop, &impl->signals[i]);
         impl->signals[i].data = impl;
-        if (uv_signal_start(&impl->signals[i], on_signal, numbers[i]) != 0) {
+        if (uv_signal_start(&impl->signals[i], i < 2 ? on_signal : on_reopen_signal, numbers[i]) !=
+            0) {
           sigaction(numbers[i], &saved[i], nullptr);
         }
       }
-      impl->signals_open = true;
+      impl->signals_open = count;
     }
     uv_run(&impl->loop, UV_RUN_DEFAULT);
     if (signals) {
       // libuv leaves the default disposition behind; Python's handlers come back.
-      for (int i = 0; i < 2; ++i) sigaction(numbers[i], &saved[i], nullptr);
+      for (int i = 0; i < count; ++i) sigaction(numbers[i], &saved[i], nullptr);
     }
     impl->finish();
   }
@@ -292,6 +303,47 @@ PyObject* server_addresses(PyObject* o, PyObject*) {
     if (!item || PyList_Append(out.get(), item.get()) < 0) return nullptr;
   }
   return out.release();
+}
+
+PyObject* server_status_addresses(PyObject* o, PyObject*) {
+  PyRef out = PyRef::steal(PyList_New(0));
+  if (!out) return nullptr;
+  for (const ListenAddress& a : impl_of(o)->status_addresses) {
+    PyRef item = PyRef::steal(Py_BuildValue("(ssi)", a.host.c_str(), a.port.c_str(), a.fd));
+    if (!item || PyList_Append(out.get(), item.get()) < 0) return nullptr;
+  }
+  return out.release();
+}
+
+// stats() -> dict: Server::stats() reads atomic counters, so any thread may ask, while
+// run() serves on another.
+PyObject* server_stats(PyObject* o, PyObject*) {
+  Impl* impl = impl_of(o);
+  ServerStats s = impl->server->stats();
+  const std::pair<const char*, std::uint64_t> items[] = {
+      {"connections_open", s.connections_open},
+      {"connections_accepted", s.connections_accepted},
+      {"requests_in_flight", s.requests_in_flight},
+      {"requests_served", s.requests_served},
+      {"queue_depth", s.queue_depth},
+      {"busy_threads", s.busy_threads},
+      {"bytes_received", s.bytes_received},
+      {"bytes_sent", s.bytes_sent},
+      {"access_log_lines", s.access_log_lines},
+      {"access_log_dropped", s.access_log_dropped},
+  };
+  PyRef out = PyRef::steal(PyDict_New());
+  if (!out) return nullptr;
+  for (const auto& [name, value] : items) {
+    PyRef number = PyRef::steal(PyLong_FromUnsignedLongLong(value));
+    if (!number || PyDict_SetItemString(out.get(), name, number.get()) < 0) return nullptr;
+  }
+  return out.release();
+}
+
+PyObject* server_reopen_access_log(PyObject* o, PyObject*) {
+  impl_of(o)->server->reopen_access_log();  // queues the reopen for the log's own thread
+  Py_RETURN_NONE;
 }
 
 PyObject* server_adjustments(PyObject* o, void*) {
@@ -334,6 +386,11 @@ PyMethodDef server_methods[] = {
      METH_VARARGS | METH_KEYWORDS, "run(handle_signals=True): serve until closed"},
     {"close", server_close, METH_NOARGS, "close(): stop gracefully (any thread)"},
     {"addresses", server_addresses, METH_NOARGS, "addresses() -> [(host, port, fd)]"},
+    {"status_addresses", server_status_addresses, METH_NOARGS,
+     "status_addresses() -> [(host, port, fd)] of the status listener (status_listen)"},
+    {"stats", server_stats, METH_NOARGS, "stats() -> dict of the live counters (any thread)"},
+    {"reopen_access_log", server_reopen_access_log, METH_NOARGS,
+     "reopen_access_log(): reopen the access log file (log rotation; any thread)"},
     {nullptr, nullptr, 0, nullptr},
 };
 

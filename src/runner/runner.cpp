@@ -128,6 +128,7 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
   }
   uv_loop_t* loop = uv_default_loop();
   int status = 0;
+  const bool access_log = adj.access_log.has_value();
   {
     Server server(loop, std::move(adj), worker_app(std::move(default_app)));
     try {
@@ -147,6 +148,8 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
     struct Signals {
       uv_signal_t interrupt{};
       uv_signal_t terminate{};
+      uv_signal_t reopen{};  // SIGUSR1, with an access log: reopen it (log rotation)
+      bool reopen_open = false;
       Server* server = nullptr;
     } signals;
     signals.server = &server;
@@ -161,6 +164,7 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
       s->server->close([s] {
         uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&s->terminate), nullptr);
+        if (s->reopen_open) uv_close(reinterpret_cast<uv_handle_t*>(&s->reopen), nullptr);
       });
     };
     for (auto [handle, signum] :
@@ -168,6 +172,17 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
       uv_signal_init(loop, handle);
       handle->data = &signals;
       uv_signal_start(handle, on_signal, signum);
+    }
+    if (access_log) {
+      uv_signal_init(loop, &signals.reopen);
+      signals.reopen.data = &signals;
+      signals.reopen_open = true;
+      uv_signal_start(
+          &signals.reopen,
+          [](uv_signal_t* handle, int) {
+            static_cast<Signals*>(handle->data)->server->reopen_access_log();
+          },
+          SIGUSR1);
     }
     uv_run(loop, UV_RUN_DEFAULT);
     g_server = nullptr;

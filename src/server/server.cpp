@@ -3,10 +3,15 @@
 // It turns the Adjustments into the narrow settings each layer needs, opens the listening
 // sockets, owns the channels, the application threads and a one-second maintenance timer
 // (lingering closes, the channel_timeout sweep every cleanup_interval, accept retries), and
-// runs the graceful close. Everything here runs on the loop thread, except the log adapter,
-// which application threads call too.
+// runs the graceful close. It also owns the access log's writer (core/access_log) and the
+// status listener (status_endpoint). Everything here runs on the loop thread, except the log
+// adapter, which application threads call too, and stats() and reopen_access_log(), which
+// read atomic counters and queue a request for the access log's thread.
 #include <waitron/server.hpp>
 
+#include <arpa/inet.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -14,12 +19,15 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "config/listen.hpp"
+#include "core/access_log.hpp"
 #include "core/http_date.hpp"
 #include "core/log.hpp"
 #include "net/channel.hpp"
 #include "net/listener.hpp"
 #include "pipeline/proxy_headers.hpp"
 #include "server/listen_sockets.hpp"
+#include "server/status_endpoint.hpp"
 #include "work/task.hpp"
 #include "work/work_queue.hpp"
 
@@ -43,6 +51,24 @@ class SinkLogger final : public core::Logger {
  private:
   LogSink sink_;
 };
+
+// The same address and non-zero port: two sockets could not both listen there.
+bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET) {
+    auto* x = reinterpret_cast<const sockaddr_in*>(&a);
+    auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port != 0 && x->sin_port == y->sin_port &&
+           x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a.ss_family == AF_INET6) {
+    auto* x = reinterpret_cast<const sockaddr_in6*>(&a);
+    auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+    return x->sin6_port != 0 && x->sin6_port == y->sin6_port &&
+           std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -111,6 +137,15 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
       std::signal(SIGPIPE, SIG_IGN);
     }
     std::vector<net::ListenSocket> sockets = server::open_listen_sockets(adj);
+    std::vector<net::ListenSocket> status_sockets = open_status_sockets(sockets);
+    if (adj.access_log) {
+      auto format = adj.access_log_format == "json" ? core::AccessLogFormat::json
+                                                    : core::AccessLogFormat::combined;
+      access_log = std::make_unique<core::AccessLog>(
+          *adj.access_log, format, core::AccessLog::kDefaultMaxQueued, logger.get());
+      ctx.access_log = access_log.get();
+      ctx.connection.record_responses = true;
+    }
 
     work = std::make_unique<work::WorkQueue>(
         loop, static_cast<unsigned>(adj.threads), [this](std::shared_ptr<work::ResponsePipe> pipe) {
@@ -136,6 +171,74 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
       }
       listeners.push_back(std::move(listener));
     }
+    if (!status_sockets.empty()) {
+      status = std::make_unique<server::StatusEndpoint>(
+          server::StatusEndpoint::Settings{loop, work.get(), this, ctx.read_buffer, adj.ident,
+                                           ctx.connection.parser.temp_dir},
+          [this] { return stats(); });
+      if (int rc = status->start(std::move(status_sockets)); rc != 0) {
+        close(nullptr);
+        throw std::system_error(-rc, std::generic_category(), "uv_poll_init");
+      }
+      for (const ListenAddress& a : status->addresses()) {
+        log(core::LogLevel::info, "Serving status on " + a.url() + "/metrics");
+      }
+    }
+  }
+
+  // status_listen: bound now, so that start() fails before serving when it cannot be, and
+  // refused when it names one of the application's own addresses.
+  std::vector<net::ListenSocket> open_status_sockets(
+      const std::vector<net::ListenSocket>& app_sockets) {
+    std::vector<net::ListenSocket> out;
+    if (!adj.status_listen) return out;
+    Adjustments status_adj = adj;  // the ipv4/ipv6 filter applies
+    status_adj.listen = {config::parse_listen_entry(*adj.status_listen, adj.port)};
+    std::vector<config::ResolvedAddress> resolved;
+    try {
+      resolved = config::resolve_listen(status_adj);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("status_listen " + *adj.status_listen + ": " + e.what());
+    }
+    for (const config::ResolvedAddress& r : resolved) {
+      for (const net::ListenSocket& s : app_sockets) {
+        sockaddr_storage bound{};
+        socklen_t length = sizeof bound;
+        if (::getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&bound), &length) == 0 &&
+            same_address(bound, r.address)) {
+          throw std::invalid_argument("status_listen " + *adj.status_listen +
+                                      " is one of the application's listen addresses");
+        }
+      }
+      net::ListenSpec spec;
+      spec.address = r.address;
+      spec.address_length = r.length;
+      net::ListenSocket sock;
+      if (auto ec = net::open_listen_socket(spec, static_cast<int>(adj.backlog), sock)) {
+        throw std::system_error(ec, "cannot listen on status_listen " + server::describe(spec));
+      }
+      out.push_back(std::move(sock));
+    }
+    return out;
+  }
+
+  ServerStats stats() const {
+    ServerStats s;
+    s.connections_open = open_count.load();
+    s.connections_accepted = accepted_count.load();
+    s.requests_in_flight = ctx.requests_in_flight.load();
+    s.requests_served = ctx.requests_served.load();
+    if (work) {
+      s.queue_depth = work->queue_depth();
+      s.busy_threads = work->busy_threads();
+    }
+    s.bytes_received = ctx.bytes_received.load();
+    s.bytes_sent = ctx.bytes_sent.load();
+    if (access_log) {
+      s.access_log_lines = access_log->lines_written();
+      s.access_log_dropped = access_log->dropped();
+    }
+    return s;
   }
 
   // --- accepting -----------------------------------------------------------------------
@@ -152,6 +255,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
       channels.erase(raw);
       return;
     }
+    ++open_count;
     if (channels.size() >= static_cast<std::size_t>(adj.connection_limit) && !at_limit) {
       at_limit = true;
       for (auto& l : listeners) l->pause();
@@ -197,6 +301,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
 
   void channel_closed(net::Channel& channel) noexcept override {
     channels.erase(&channel);
+    --open_count;
     if (closing) {
       maybe_finish_close();
     } else if (at_limit || accept_paused) {
@@ -238,6 +343,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
       }
     }
     for (net::Channel* ch : expired) ch->close_now();
+    if (status && sweep) status->sweep(now, timeout);
     if (accept_paused) resume_accepting();
     if (closing) maybe_finish_close();
   }
@@ -261,11 +367,18 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     std::vector<net::Channel*> all;
     for (auto& [raw, owned] : channels) all.push_back(raw);
     for (net::Channel* ch : all) ch->close_when_done();
+    if (status) {
+      status->close([this] {
+        status_closed = true;
+        maybe_finish_close();
+      });
+    }
     maybe_finish_close();
   }
 
   void maybe_finish_close() {
     if (!closing || !channels.empty() || finishing) return;
+    if (status && !status_closed) return;  // its channels hand responses back through `work`
     // Every channel is gone, so no request can be dispatched any more; a task whose client
     // vanished may still run (its writes fail at once). The loop never blocks joining it:
     // this is checked again every second until no job is left, so the threads are idle
@@ -283,6 +396,8 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   void handle_closed() {
     if (--handles_closing > 0 || !finishing) return;
     listeners.clear();
+    // Every connection is gone: the lines still queued are written before on_closed.
+    if (access_log) access_log->stop();
     closed = true;
     if (on_closed) std::exchange(on_closed, nullptr)();
   }
@@ -298,6 +413,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   Adjustments adj;
   std::unique_ptr<core::Logger> logger;  // borrowed by the proxy-header wrapper in `app`
   std::shared_ptr<App> app;
+  std::unique_ptr<core::AccessLog> access_log;  // before ctx: its channels submit to it
   work::TaskSettings task;
   std::vector<char> read_buffer;
   net::ChannelContext ctx;
@@ -305,10 +421,13 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   std::unique_ptr<work::WorkQueue> work;
   std::vector<std::unique_ptr<net::Listener>> listeners;
   std::unordered_map<net::Channel*, std::unique_ptr<net::Channel>> channels;
+  std::unique_ptr<server::StatusEndpoint> status;
   uv_timer_t timer{};
   std::uint64_t next_cleanup = 0;
   std::uint64_t close_deadline = 0;
-  std::uint64_t accepted_count = 0;
+  std::atomic<std::uint64_t> accepted_count{0};
+  std::atomic<std::uint64_t> open_count{0};
+  bool status_closed = false;
   bool at_limit = false;
   bool accept_paused = false;
   bool started = false;
@@ -340,20 +459,16 @@ std::vector<ListenAddress> Server::addresses() const {
   return out;
 }
 
+std::vector<ListenAddress> Server::status_addresses() const {
+  return impl_->status ? impl_->status->addresses() : std::vector<ListenAddress>{};
+}
+
 ServerStats Server::stats() const {
-  ServerStats s;
-  s.connections_open = impl_->channels.size();
-  s.connections_accepted = impl_->accepted_count;
-  for (auto& [raw, owned] : impl_->channels)
-    s.requests_in_flight += raw->request_in_flight() ? 1 : 0;
-  s.requests_served = impl_->ctx.requests_served;
-  if (impl_->work) {
-    s.queue_depth = impl_->work->queue_depth();
-    s.busy_threads = impl_->work->busy_threads();
-  }
-  s.bytes_received = impl_->ctx.bytes_received;
-  s.bytes_sent = impl_->ctx.bytes_sent;
-  return s;
+  return impl_->stats();
+}
+
+void Server::reopen_access_log() {
+  if (impl_->access_log) impl_->access_log->reopen();
 }
 
 }  // namespace waitron

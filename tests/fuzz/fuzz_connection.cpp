@@ -1,8 +1,9 @@
 // libFuzzer target: http::Connection end to end with a fake application,
 // several requests per input, fed in pieces whose sizes come from the input.
 // It checks the connection's contract: at most one request out at a time,
-// nothing handed out once the connection is closing, and every response
-// framed so that a client can read it back.
+// nothing handed out once the connection is closing, every response
+// framed so that a client can read it back, and one access-log record per
+// final response, with its status, in order.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   settings.parser.max_head_bytes = 2048;
   settings.parser.max_body_bytes = 4096;
   settings.parser.inbuf_overflow = 512;
+  settings.record_responses = true;
   waitron::test::ConnectionDriver driver(settings);
   std::size_t served = 0;
   while (!in.empty()) {
@@ -52,5 +54,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (status >= 400) require(&r == &responses.back());  // an error ends the exchange
   }
   require(ok == driver.requests().size());
+  auto records = driver.connection().take_records();
+  std::size_t finals = 0;
+  std::uint64_t end = 0;
+  for (auto& r : responses) {
+    if (r.status() == 100) continue;
+    require(finals < records.size() && records[finals].record.status == r.status());
+    require(records[finals].output_end >= end);
+    end = records[finals].output_end;
+    ++finals;
+  }
+  require(finals == records.size());
+  require(end <= driver.output().size());
   return 0;
 }

@@ -617,5 +617,117 @@ TEST_CASE("bytes after EOF or while closing are ignored") {
   CHECK(h.out().empty());
 }
 
+// --- records for the access log -------------------------------------------------------------
+
+http::ConnectionSettings recording() {
+  http::ConnectionSettings s;
+  s.parser.max_body_bytes = 10;
+  s.parser.temp_dir = temp_dir();
+  s.record_responses = true;
+  return s;
+}
+
+TEST_CASE("records: one per response, with the request's line, fields and the output end") {
+  FixedDate date;
+  http::Connection conn(recording(), date);
+  conn.receive(
+      "GET /a?b HTTP/1.1\r\nX-Forwarded-For: 1.1.1.1\r\nUser-Agent: agent\r\n"
+      "Referer: http://r/\r\nX-Forwarded-For: 2.2.2.2\r\n\r\n");
+  REQUIRE(conn.has_request());
+  (void)conn.take_request();
+  CHECK(conn.take_records().empty());  // nothing until the response ends
+  REQUIRE(!conn.start_response({"201 Created", {{"Transfer-Encoding", "chunked"}}}));
+  conn.write_body(std::string_view("hello"));
+  conn.write_body(std::string_view("!!"));
+  conn.finish_response();
+  std::string wire = flatten(conn.take_output());
+  auto records = conn.take_records();
+  REQUIRE(records.size() == 1);
+  const core::AccessRecord& r = records[0].record;
+  CHECK(r.request_line == "GET /a?b HTTP/1.1");
+  CHECK(r.method == "GET");
+  CHECK(r.target == "/a?b");
+  CHECK(r.protocol == "HTTP/1.1");
+  CHECK(r.status == 201);
+  CHECK(r.body_bytes == 7);  // the body, without the chunk framing
+  CHECK(r.forwarded_for == std::optional<std::string>("1.1.1.1, 2.2.2.2"));
+  CHECK(r.user_agent == std::optional<std::string>("agent"));
+  CHECK(r.referer == std::optional<std::string>("http://r/"));
+  CHECK(records[0].output_end == wire.size());
+  CHECK(conn.take_records().empty());
+
+  // A second response on the same connection ends further on; absent fields stay unset.
+  conn.receive("HEAD /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  (void)conn.take_request();
+  REQUIRE(!conn.start_response({"200 OK", {{"Content-Length", "5"}}}));
+  conn.write_body(std::string_view("hello"));
+  conn.finish_response();
+  wire += flatten(conn.take_output());
+  records = conn.take_records();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].record.request_line == "HEAD /b HTTP/1.0");
+  CHECK(records[0].record.body_bytes == 0);  // HEAD: no body sent
+  CHECK_FALSE(records[0].record.forwarded_for);
+  CHECK_FALSE(records[0].record.user_agent);
+  CHECK(records[0].output_end == wire.size());
+}
+
+TEST_CASE("records: refused requests are recorded with their status and raw request line") {
+  FixedDate date;
+  SUBCASE("a malformed head: the line as received") {
+    http::Connection conn(recording(), date);
+    conn.receive("\r\nGET /\x01 HTTP/1.1\r\n\r\n");
+    std::string wire = flatten(conn.take_output());
+    auto records = conn.take_records();
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].record.status == 400);
+    CHECK(records[0].record.request_line == "GET /\x01 HTTP/1.1");
+    CHECK(records[0].record.method.empty());
+    CHECK(records[0].output_end == wire.size());
+    CHECK(records[0].record.body_bytes == wire.size() - wire.find("\r\n\r\n") - 4);
+  }
+  SUBCASE("a body over max_request_body_size: 413") {
+    http::Connection conn(recording(), date);
+    conn.receive("POST /up HTTP/1.1\r\nContent-Length: 11\r\n\r\n");
+    auto records = conn.take_records();
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].record.status == 413);
+    CHECK(records[0].record.request_line == "POST /up HTTP/1.1");
+  }
+  SUBCASE("the application failed before its head: the error response") {
+    http::Connection conn(recording(), date);
+    conn.receive("GET /x HTTP/1.1\r\n\r\n");
+    (void)conn.take_request();
+    conn.fail_response(500, "boom");
+    auto records = conn.take_records();
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].record.status == 500);
+    CHECK(records[0].record.request_line == "GET /x HTTP/1.1");
+    CHECK(records[0].record.body_bytes > 0);
+  }
+  SUBCASE("a response cut short: recorded as it stands when abandoned, once") {
+    http::Connection conn(recording(), date);
+    conn.receive("GET /x HTTP/1.1\r\n\r\n");
+    (void)conn.take_request();
+    REQUIRE(!conn.start_response({"200 OK", {{"Content-Length", "10"}}}));
+    conn.write_body(std::string_view("abc"));
+    conn.abandon();
+    conn.abandon();
+    auto records = conn.take_records();
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].record.status == 200);
+    CHECK(records[0].record.body_bytes == 3);
+  }
+}
+
+TEST_CASE("records: none without record_responses") {
+  Harness h;
+  h.conn.receive("GET / HTTP/1.1\r\n\r\n");
+  (void)h.take();
+  h.respond("200 OK", {{"Content-Length", "2"}}, "ok");
+  h.conn.receive("BAD\x01\r\n\r\n");
+  CHECK(h.conn.take_records().empty());
+}
+
 }  // namespace
 }  // namespace waitron::test

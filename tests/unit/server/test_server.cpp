@@ -6,8 +6,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include <waitron/server.hpp>
@@ -212,6 +216,128 @@ TEST_CASE("close() cuts requests still running after shutdown_timeout; their thr
   CHECK(uv_loop_close(&loop) == 0);
 }
 
+namespace {
+
+std::string temp_path(const char* name) {
+  const char* dir = std::getenv("WAITRON_TEST_TMPDIR");
+  std::string base = dir && *dir ? dir : "/tmp";
+  ::mkdir(base.c_str(), 0700);
+  return base + "/" + name + "-" + std::to_string(::getpid());
+}
+
+std::string slurp(const std::string& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+// Runs `client` on a thread while the loop serves, then closes the server and the loop.
+void serve_while(uv_loop_t& loop, Server& s, const std::function<void()>& client) {
+  uv_async_t done;
+  uv_async_init(&loop, &done, [](uv_async_t* h) {
+    uv_close(reinterpret_cast<uv_handle_t*>(h), nullptr);
+    static_cast<Server*>(h->data)->close();
+  });
+  done.data = &s;
+  std::thread t([&] {
+    client();
+    uv_async_send(&done);
+  });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  t.join();
+}
+
+}  // namespace
+
+TEST_CASE("stats count connections, requests and bytes; the access log has one line each") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  Adjustments adj = local();
+  std::string log_path = temp_path("server-access.log");
+  adj.access_log = log_path;
+  adj.access_log_format = "json";
+  Server s(&loop, adj, hello("h"), quiet());
+  s.start();
+  int port = std::stoi(s.addresses().at(0).port);
+  const std::string requests[] = {
+      "GET /one HTTP/1.0\r\nX-Forwarded-For: 10.1.2.3\r\n\r\n",
+      "GET /two HTTP/1.0\r\nUser-Agent: t\"x\r\n\r\n",
+      "GET /bad\x01 HTTP/1.0\r\n\r\n",
+  };
+  std::uint64_t sent = 0, received = 0;
+  ServerStats during;
+  serve_while(loop, s, [&] {
+    for (const std::string& r : requests) {
+      received += get(port, r).size();
+      sent += r.size();
+    }
+    during = s.stats();  // from another thread than the loop's
+  });
+  ServerStats after = s.stats();
+  CHECK(during.connections_accepted == 3);
+  CHECK(during.requests_served == 2);  // the refused request never reached the application
+  CHECK(during.bytes_received == sent);
+  CHECK(during.bytes_sent == received);
+  CHECK(after.connections_open == 0);
+  CHECK(after.requests_in_flight == 0);
+  CHECK(after.access_log_lines == 3);
+  CHECK(after.access_log_dropped == 0);
+  std::string text = slurp(log_path);  // written before close()'s callback
+  CHECK(text.find("\"request\":\"GET /one HTTP/1.0\"") != std::string::npos);
+  CHECK(text.find("\"x_forwarded_for\":\"10.1.2.3\"") != std::string::npos);
+  CHECK(text.find("\"user_agent\":\"t\\\"x\"") != std::string::npos);
+  CHECK(text.find("\"request\":\"GET /bad\\u0001 HTTP/1.0\",\"method\":null") != std::string::npos);
+  CHECK(text.find("\"status\":400") != std::string::npos);
+  CHECK(text.find("\"remote_addr\":\"127.0.0.1\"") != std::string::npos);
+  std::remove(log_path.c_str());
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("status_listen: /metrics on its own port; one of the app's addresses is refused") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  Adjustments adj = local();
+  adj.status_listen = "127.0.0.1:0";
+  Server s(&loop, adj, hello("h"), quiet());
+  s.start();
+  REQUIRE(s.status_addresses().size() == 1);
+  int port = std::stoi(s.addresses().at(0).port);
+  int status_port = std::stoi(s.status_addresses().at(0).port);
+  CHECK(port != status_port);
+  std::string metrics, app_metrics, head;
+  serve_while(loop, s, [&] {
+    (void)get(port, "GET / HTTP/1.0\r\n\r\n");
+    metrics = get(status_port, "GET /metrics HTTP/1.0\r\n\r\n");
+    head = get(status_port, "HEAD /metrics HTTP/1.0\r\n\r\n");
+    app_metrics = get(port, "GET /metrics HTTP/1.0\r\n\r\n");  // the app's own path
+  });
+  CHECK(metrics.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(metrics.find("\nwaitron_requests_served_total 1\n") != std::string::npos);
+  CHECK(metrics.find("\nwaitron_connections_accepted_total 1\n") != std::string::npos);
+  CHECK(head.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(head.find("waitron_") == std::string::npos);
+  CHECK(app_metrics.find("\r\n\r\nh /metrics") != std::string::npos);
+  CHECK(s.stats().connections_accepted == 2);  // the status listener's are not counted
+  CHECK(uv_loop_close(&loop) == 0);
+
+  uv_loop_t loop2;
+  REQUIRE(uv_loop_init(&loop2) == 0);
+  Adjustments clash = local();
+  clash.listen = {{"127.0.0.1", std::to_string(status_port)}};
+  clash.status_listen = "127.0.0.1:" + std::to_string(status_port);
+  Server refused(&loop2, clash, hello("x"), quiet());
+  CHECK_THROWS_WITH_AS(refused.start(),
+                       doctest::Contains("is one of the application's listen addresses"),
+                       std::invalid_argument);
+  refused.close();
+  uv_run(&loop2, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop2) == 0);
+}
 TEST_CASE("inline mode (threads=0): the app runs on the loop thread and never waits for room") {
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
