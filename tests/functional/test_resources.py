@@ -1,8 +1,11 @@
-"""Large bodies: uploads held in temporary files, file-region downloads, slow readers.
+"""Large bodies: uploads held in temporary files, file-region downloads, clients that never
+read (memory bounded by the outbuf settings, the application thread freed when they leave).
 
 Each test runs over TCP and over a Unix socket (the `transport` fixture).
 """
 import time
+
+import pytest
 
 from conftest import build_request, wait_until
 
@@ -95,28 +98,49 @@ def test_generated_download_with_content_length(server):
 
 # --- 7. a client that stops reading does not make the server buffer ---------------------------
 
-def test_client_that_stops_reading_costs_bounded_memory(start_server):
-    server = start_server("--threads=1")
-    # Warm up (first request, first thread stacks) before the baseline.
-    assert server.request("GET", "/bytes?size=1000").status == 200
+# (flags, outbuf_overflow): queued output beyond outbuf_overflow spills to a temporary file
+# and the application waits above outbuf_high_watermark, so a stalled 100 MiB response
+# costs the server about outbuf_overflow of memory, never the response's size.
+OUTBUF_SETTINGS = [
+    ([], 1 * MIB),  # the defaults: overflow 1 MiB, high watermark 16 MiB
+    (["--outbuf-overflow=262144", "--outbuf-high-watermark=1048576"], MIB // 4),
+    (["--outbuf-overflow=16777216", "--outbuf-high-watermark=33554432"], 16 * MIB),
+]
+RSS_SLACK_MIB = 16  # allocator, thread stacks, the shared read buffer, page rounding
+
+
+@pytest.mark.parametrize("flags, overflow", OUTBUF_SETTINGS, ids=["default", "small", "large"])
+@pytest.mark.parametrize("path", ["/bytes", "/file"])
+def test_client_that_never_reads_100_mib_costs_bounded_memory(start_server, flags, overflow,
+                                                              path):
+    server = start_server("--threads=1", *flags)
+    # Warm up (first request, first thread stacks, the fixture's file) before the baseline.
+    assert server.request("GET", f"{path}?size=1000").status == 200
     baseline = server.rss_kib()
+    size = 100 * MIB
     client = server.connect()
     try:
-        client.send(build_request("GET", f"/bytes?size={1 << 30}"))  # 1 GiB, never read
+        client.send(build_request("GET", f"{path}?size={size}"))  # never read
         # A measurement, not a synchronisation: sample VmRSS for 3 s. A server without
-        # back-pressure would hold hundreds of MiB by then.
+        # back-pressure would hold most of the 100 MiB by then.
         peak = baseline
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             peak = max(peak, server.rss_kib())
             time.sleep(0.05)
         growth_mib = (peak - baseline) / 1024
-        assert growth_mib < 200, f"server RSS grew by {growth_mib:.0f} MiB for a stalled client"
+        bound_mib = overflow / MIB + RSS_SLACK_MIB
+        print(f"\n{path} 100 MiB unread, {flags or 'defaults'}: server RSS +{growth_mib:.1f} MiB "
+              f"(bound {bound_mib:.1f} MiB)")
+        assert growth_mib < bound_mib, f"server RSS grew by {growth_mib:.1f} MiB for a stalled client"
     finally:
         client.close()  # unread data: the kernel resets the connection
-    # The only application thread must have been released by the disconnect.
+    # The only application thread must have been released by the disconnect: a request on
+    # another connection is served.
     started = time.monotonic()
     resp = server.request("POST", "/echo", b"still here", timeout=5)
     assert resp.status == 200 and resp.body == b"still here"
     assert time.monotonic() - started < 5
-    assert server.wait_for_log("Client disconnected while serving /bytes")
+    if path == "/bytes":
+        assert server.wait_for_log("Client disconnected while serving /bytes")
+

@@ -153,6 +153,13 @@ TEST_CASE("parse errors give the line and column") {
   CHECK(load_error("{\"threads\": 4} trailing").rfind("config.json: parse error", 0) == 0);
 }
 
+// Regression (fuzz_adjustments_json): a number beyond a double escaped as nlohmann's
+// out_of_range instead of an AdjustmentsError naming the file.
+TEST_CASE("a number too large for a double is an error naming the file") {
+  CHECK(load_error(R"({"port": 1e400})") == "config.json: number overflow parsing '1e400'");
+  CHECK(load_error(R"({"port": -1e400})") == "config.json: number overflow parsing '-1e400'");
+}
+
 TEST_CASE("the top level must be an object") {
   CHECK(load_error("[1, 2]") ==
         "config.json: the top level must be an object of options, not an array");
