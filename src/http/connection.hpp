@@ -130,6 +130,11 @@ class Connection {
   }
   // No further request will be served: close once the output is sent.
   [[nodiscard]] bool closing() const noexcept { return state_ == State::closing; }
+  // Part of a request head has arrived, and the rest is awaited (a slowloris client
+  // stays here).
+  [[nodiscard]] bool reading_head() const noexcept {
+    return state_ == State::reading && parser_.in_head();
+  }
   // A response was started and not finished yet.
   [[nodiscard]] bool responding() const noexcept { return state_ == State::responding; }
 

@@ -97,6 +97,8 @@ class Parser {
   // True once any byte of a message (other than leading CRLFs) has arrived and
   // the message is not complete yet.
   [[nodiscard]] bool in_message() const noexcept;
+  // True while a message has begun and its head is not complete yet.
+  [[nodiscard]] bool in_head() const noexcept { return stage_ == Stage::head && in_message(); }
 
  private:
   enum class Stage { head, body_length, body_chunked, complete, failed };

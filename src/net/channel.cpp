@@ -114,6 +114,11 @@ void Channel::read_some() {
       if (ctx_.access_log && exchange_start_us_ == 0) exchange_start_us_ = now_us();
       last_activity_ = uv_now(ctx_.loop);
       conn_.receive(std::string_view(ctx_.read_buffer.data(), static_cast<std::size_t>(n)));
+      if (!conn_.reading_head()) {
+        head_started_ = 0;
+      } else if (head_started_ == 0) {
+        head_started_ = last_activity_;
+      }
       if (static_cast<std::size_t>(n) < ctx_.read_buffer.size()) break;
     } else if (n == 0) {
       peer_eof_ = true;

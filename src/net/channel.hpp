@@ -102,6 +102,11 @@ class Channel {
   [[nodiscard]] bool request_in_flight() const noexcept { return pipe_ != nullptr; }
   [[nodiscard]] bool closed() const noexcept { return closed_; }
   [[nodiscard]] std::uint64_t last_activity() const noexcept { return last_activity_; }
+  // The loop time the first byte of a request head still incomplete arrived; 0 when no
+  // head is partly received.
+  [[nodiscard]] std::uint64_t head_started() const noexcept {
+    return conn_.reading_head() ? head_started_ : 0;
+  }
   [[nodiscard]] bool lingering() const noexcept { return lingering_; }
   [[nodiscard]] std::uint64_t linger_deadline() const noexcept { return linger_deadline_; }
 
@@ -135,6 +140,7 @@ class Channel {
   bool close_after_request_ = false;  // the server closes: serve the first request, then close
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;
+  std::uint64_t head_started_ = 0;  // see head_started()
 
   // The access log's view (only with ctx_.access_log).
   struct LoggedResponse {

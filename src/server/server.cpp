@@ -334,13 +334,24 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     if (sweep) next_cleanup = now + static_cast<std::uint64_t>(adj.cleanup_interval) * 1000;
     std::uint64_t timeout = static_cast<std::uint64_t>(adj.channel_timeout) * 1000;
     std::vector<net::Channel*> expired;
+    std::size_t slow_heads = 0;
     for (auto& [raw, owned] : channels) {
       if (raw->lingering() && now >= raw->linger_deadline()) {
         expired.push_back(raw);
       } else if (sweep && !raw->request_in_flight() && now - raw->last_activity() >= timeout) {
         // waitress: idle for channel_timeout and no request queued or running.
         expired.push_back(raw);
+      } else if (sweep && raw->head_started() != 0 && now - raw->head_started() >= timeout) {
+        // waitron: a request head must be complete within channel_timeout of its first
+        // byte, so a client trickling it byte by byte (slowloris) cannot hold a connection.
+        expired.push_back(raw);
+        ++slow_heads;
       }
+    }
+    if (slow_heads > 0) {
+      log(core::LogLevel::info, "closed " + std::to_string(slow_heads) +
+                                    " connection(s) whose request head took longer than "
+                                    "channel_timeout");
     }
     for (net::Channel* ch : expired) ch->close_now();
     if (status && sweep) status->sweep(now, timeout);

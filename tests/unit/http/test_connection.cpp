@@ -731,3 +731,20 @@ TEST_CASE("records: none without record_responses") {
 
 }  // namespace
 }  // namespace waitron::test
+
+TEST_CASE("reading_head: from a head's first byte until it is complete (the slowloris deadline)") {
+  waitron::test::FixedDate date;
+  waitron::http::Connection conn(waitron::http::ConnectionSettings{}, date);
+  CHECK_FALSE(conn.reading_head());
+  conn.receive("\r\n");  // leading empty lines are not a message yet
+  CHECK_FALSE(conn.reading_head());
+  conn.receive("GET / HT");
+  CHECK(conn.reading_head());
+  conn.receive("TP/1.1\r\nHost: x\r\n");
+  CHECK(conn.reading_head());
+  conn.receive("Content-Length: 3\r\n\r\n");
+  CHECK_FALSE(conn.reading_head());  // the body is not the head: only silence cuts it
+  conn.receive("abc");
+  CHECK(conn.has_request());
+  CHECK_FALSE(conn.reading_head());
+}
