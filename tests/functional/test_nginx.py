@@ -27,7 +27,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, Client, build_request, wait_until
+from conftest import REPO, Client, build_request, embedded_python_env, wait_until
 
 NGINX = "/usr/sbin/nginx"
 SITE = REPO / "examples" / "deploy" / "nginx-site.conf"
@@ -178,7 +178,8 @@ def proxied(start_server, serve_exe, transport, app_kind, tmp_dir):
     if app_kind == "wsgi":
         # waitron-serve imports MODULE:APP from its working folder, the test's tmp folder.
         shutil.copy(WSGI_APP, tmp_dir)
-        server = start_server(*flags, "environ_lines:app", exe=serve_exe)
+        server = start_server(*flags, "environ_lines:app", exe=serve_exe,
+                              env=embedded_python_env())
     else:
         server = start_server(*flags)
     if transport == "tcp":
