@@ -17,7 +17,8 @@ stays in that call until it is done and its status is returned, while each worke
 the sockets' descriptors back and goes on as a single process would: it imports the
 application after the fork (as gunicorn does without preload, so nothing of the
 application, threads included, exists in the supervisor) and serves the inherited
-sockets. Usage errors are found before the fork; an application that cannot be imported
+sockets. Usage errors are found before the fork (``status_listen`` with workers is one:
+each worker's server would bind it; status 1); an application that cannot be imported
 fails every worker, and the supervisor then exits with status 1.
 
 systemd socket activation: with LISTEN_PID naming this process and no address option
@@ -83,8 +84,8 @@ def run(argv=sys.argv, _serve=serve):
     """Run the command line ``argv`` (``argv[0]`` names the program); return the exit status.
 
     0 after the server closed (SIGINT, SIGTERM) or after --help; 1 for a usage error, a
-    bad --config file or an application that cannot be imported, each printed to stderr
-    with the help text. Invalid option values raise ValueError from ``_serve``.
+    bad --config file, options that worker processes cannot honour or an application that
+    cannot be imported, each printed to stderr with the help text. Invalid option values raise ValueError from ``_serve``.
     """
     # As waitress does: the application may live in the current directory.
     sys.path.append(os.getcwd())
@@ -133,7 +134,12 @@ def run(argv=sys.argv, _serve=serve):
     supervised = None
     if any(option in ("workers", "max_requests") for option, _ in pairs):
         logging.basicConfig()  # as serve() does, for the supervisor's lines
-        supervised = _waitron.supervise(pairs)
+        try:
+            supervised = _waitron.supervise(pairs)
+        except ValueError as exc:
+            # An option that workers cannot honour (status_listen) or an invalid value.
+            show_help(sys.stderr, name, str(exc))
+            return 1
     if supervised is not None:
         role, value = supervised
         if role == "exit":

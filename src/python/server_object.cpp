@@ -170,7 +170,6 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, ProxyHeade
       // The addresses never change; a copy lets any thread read them while the loop runs.
       impl->addresses = impl->server->addresses();
       impl->status_addresses = impl->server->status_addresses();
-      runner::worker_ready();  // in a worker process: its supervisor may count on it now
     }
   }
   if (!error.empty()) {
@@ -262,6 +261,8 @@ PyObject* server_run(PyObject* o, PyObject* args, PyObject* kwargs) {
       }
       impl->signals_open = count;
     }
+    // In a worker process: its supervisor may count on it now, and forward SIGUSR1.
+    runner::worker_ready();
     uv_run(&impl->loop, UV_RUN_DEFAULT);
     if (signals) {
       // libuv leaves the default disposition behind; Python's handlers come back.

@@ -42,6 +42,7 @@ PyObject* supervise(PyObject*, PyObject* options) {
   Adjustments adj;
   try {
     adj = make_adjustments(named);
+    runner::check_worker_options(adj);
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_ValueError, e.what());
     return nullptr;

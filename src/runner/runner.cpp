@@ -101,6 +101,7 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
     config::Applied applied = config::apply(values);
     adj = std::move(applied.adjustments);
     warnings = std::move(applied.warnings);
+    check_worker_options(adj);
   } catch (const std::exception& e) {
     usage_error(prog, e.what());
     return 1;
@@ -140,7 +141,6 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
       return 1;
     }
     g_server = &server;
-    worker_ready();
     for (const ListenAddress& a : server.addresses()) {
       logger.write(core::LogLevel::info, "waitron", "Serving on " + a.url());
     }
@@ -164,7 +164,11 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
       s->server->close([s] {
         uv_close(reinterpret_cast<uv_handle_t*>(&s->interrupt), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&s->terminate), nullptr);
-        if (s->reopen_open) uv_close(reinterpret_cast<uv_handle_t*>(&s->reopen), nullptr);
+        if (s->reopen_open) {
+          uv_close(reinterpret_cast<uv_handle_t*>(&s->reopen), nullptr);
+          // libuv put the default action back; a worker's supervisor may still forward one.
+          if (in_worker()) ::signal(SIGUSR1, SIG_IGN);
+        }
       });
     };
     for (auto [handle, signum] :
@@ -184,6 +188,9 @@ int run(const std::vector<std::string>& argv, std::shared_ptr<App> default_app) 
           },
           SIGUSR1);
     }
+    // Ready once it listens and handles its signals: the supervisor forwards SIGUSR1 to
+    // ready workers only.
+    worker_ready();
     uv_run(loop, UV_RUN_DEFAULT);
     g_server = nullptr;
   }

@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <random>
+#include <stdexcept>
 
 #include "runner/worker_process.hpp"
 #include "server/listen_sockets.hpp"
@@ -23,7 +24,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGCHLD};
 constexpr auto kQuickDeath = std::chrono::seconds(5);  // dying sooner counts toward back-off
 constexpr auto kMaxBackoff = milliseconds(5000);
 constexpr auto kKillMargin = std::chrono::seconds(10);  // past shutdown_timeout
@@ -43,8 +44,9 @@ struct Worker {
   int status_fd = -1;  // read end of the worker's status pipe; -1 after EOF
   Clock::time_point started;
   bool ready = false;
-  bool retiring = false;  // to be replaced (SIGHUP, max_requests); still serving
-  bool stopping = false;  // SIGTERM sent
+  bool retiring = false;        // to be replaced (SIGHUP, max_requests); still serving
+  bool stopping = false;        // SIGTERM sent
+  bool reopen_pending = false;  // SIGUSR1 arrived before it was ready: forward it then
   Clock::time_point kill_at;
 };
 
@@ -126,6 +128,8 @@ class Supervisor {
       }
       log(core::LogLevel::info,
           "SIGHUP: replacing " + std::to_string(marked) + " worker(s) one by one");
+    } else if (signum == SIGUSR1) {
+      forward_reopen();
     } else if (signum == SIGINT || signum == SIGTERM) {
       if (!shutting_down_) {
         log(core::LogLevel::info, std::string(signum == SIGINT ? "SIGINT" : "SIGTERM") +
@@ -140,6 +144,25 @@ class Supervisor {
       }
     }
     // SIGCHLD: reap() runs after every wake-up.
+  }
+
+  // SIGUSR1: every ready worker reopens its access log now (the stopping ones too: they may
+  // still finish requests), every other one once it is ready.
+  void forward_reopen() {
+    if (!s_.reopen_access_log) {
+      log(core::LogLevel::info, "SIGUSR1: no access log to reopen, ignored");
+      return;
+    }
+    int sent = 0;
+    for (Worker& w : workers_) {
+      if (w.ready) {
+        if (::kill(w.pid, SIGUSR1) == 0) ++sent;
+      } else {
+        w.reopen_pending = true;
+      }
+    }
+    log(core::LogLevel::info,
+        "SIGUSR1: reopening the access log in " + std::to_string(sent) + " worker(s)");
   }
 
   // --- the workers -----------------------------------------------------------------------
@@ -225,6 +248,7 @@ class Supervisor {
     restore_signals();
     ::signal(SIGHUP, SIG_IGN);
     ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGUSR1, SIG_IGN);  // until its server reopens its access log on it
     ::sigprocmask(SIG_SETMASK, &mask, nullptr);
     for (Worker& w : workers_) {
       if (w.status_fd >= 0) ::close(w.status_fd);
@@ -300,6 +324,12 @@ class Supervisor {
         w->ready = true;
         ever_ready_ = true;
         log(core::LogLevel::info, "worker " + std::to_string(w->pid) + " ready");
+        if (w->reopen_pending) {
+          w->reopen_pending = false;
+          ::kill(w->pid, SIGUSR1);
+          log(core::LogLevel::info,
+              "worker " + std::to_string(w->pid) + ": SIGUSR1 (arrived while it started)");
+        }
       } else if (bytes[i] == kWorkerRetiring && !w->retiring && !w->stopping) {
         w->retiring = true;
         log(core::LogLevel::info,
@@ -370,12 +400,21 @@ bool wants_workers(const Adjustments& adj) noexcept {
   return adj.workers > 1 || adj.max_requests > 0;
 }
 
+void check_worker_options(const Adjustments& adj) {
+  if (wants_workers(adj) && adj.status_listen) {
+    throw std::invalid_argument(
+        "status_listen is per process and cannot be used with workers yet "
+        "(workers > 1 or max_requests > 0)");
+  }
+}
+
 SupervisorSettings supervisor_settings(const Adjustments& adj, std::vector<int> sockets) {
   SupervisorSettings s;
   s.workers = adj.workers;
   s.max_requests = adj.max_requests;
   s.max_requests_jitter = adj.max_requests_jitter;
   s.shutdown_timeout = adj.shutdown_timeout;
+  s.reopen_access_log = adj.access_log.has_value();
   s.sockets = std::move(sockets);
   return s;
 }

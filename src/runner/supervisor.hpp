@@ -33,11 +33,16 @@
 // - max_requests: a worker that has served its limit (max_requests plus a random jitter in
 //   [0, max_requests_jitter], drawn for each worker) says so ('M'), and is replaced as on
 //   SIGHUP: the replacement first, then SIGTERM. It keeps serving meanwhile;
+// - SIGUSR1 (log rotation) with reopen_access_log: sends SIGUSR1 to every ready worker, which
+//   reopens its access log; a worker not ready yet gets it when it becomes ready (it has
+//   installed its handler by then, see worker_ready()), since it may have opened the file
+//   before it was renamed. Without reopen_access_log the supervisor logs and ignores it;
 // - SIGTERM or SIGINT: closes its copies of the sockets, sends SIGTERM to every worker and
 //   returns 0 once all have exited; a worker still alive shutdown_timeout + 10 s later is
 //   killed. A second SIGTERM or SIGINT kills every worker (SIGKILL) and returns 1;
 // - logs one line per event, naming the worker's pid ("worker 1234 ready").
-// Workers ignore SIGHUP and SIGINT until their server handles SIGINT and SIGTERM, and get
+// Workers ignore SIGHUP and SIGINT until their server handles SIGINT and SIGTERM, and
+// SIGUSR1 until their server handles it (with an access log; without one, for good), and get
 // SIGTERM if the supervisor dies (PR_SET_PDEATHSIG).
 //
 // Threads: the main thread of a process that has no other thread (a Python process
@@ -62,6 +67,7 @@ struct SupervisorSettings {
   std::int64_t max_requests = 0;  // 0: never
   std::int64_t max_requests_jitter = 0;
   std::int64_t shutdown_timeout = 5;
+  bool reopen_access_log = false;  // SIGUSR1 is forwarded to the workers (an access log)
   // The listening sockets, inherited by every worker; the supervisor closes its copies
   // when it shuts down.
   std::vector<int> sockets;
@@ -80,7 +86,13 @@ struct SuperviseResult {
 // Whether these options ask for worker processes: workers > 1 or max_requests > 0.
 [[nodiscard]] bool wants_workers(const Adjustments& adj) noexcept;
 
-// The settings of adj (workers, max_requests, jitter, shutdown_timeout), serving `sockets`.
+// Throws std::invalid_argument when adj combines worker processes (wants_workers()) with an
+// option that cannot work in them yet: status_listen, a listener of each server's own,
+// which every worker would try to bind. The runners call it before opening any socket.
+void check_worker_options(const Adjustments& adj);
+
+// The settings of adj (workers, max_requests, jitter, shutdown_timeout, whether there is
+// an access log), serving `sockets`.
 [[nodiscard]] SupervisorSettings supervisor_settings(const Adjustments& adj,
                                                      std::vector<int> sockets);
 

@@ -5,9 +5,10 @@
 // and its request limit (max_requests plus its jitter; 0 for none). From then on the
 // process is a worker, for good:
 //
-// - worker_ready() tells the supervisor that the worker's server listens (one byte 'R',
-//   written once). The runner calls it after Server::start(); the Python bridge's server
-//   object calls it when its server has started.
+// - worker_ready() tells the supervisor that the worker's server listens and handles its
+//   signals (one byte 'R', written once): the supervisor forwards SIGUSR1 to ready workers
+//   only. The runner calls it after Server::start() and its uv_signal_start() calls; the
+//   Python bridge's server object calls it in run(), once its signal handlers are in place.
 // - worker_app(app) wraps the application in a counter of requests: when the count reaches
 //   the limit it tells the supervisor (one byte 'M', once), which starts a replacement,
 //   waits until it is ready, then sends this worker SIGTERM (a graceful close). The count

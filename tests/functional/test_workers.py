@@ -8,6 +8,7 @@ app, ``python3 -m waitron`` and waitron-serve MODULE:OBJECT) are tests/python/te
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 
@@ -235,3 +236,90 @@ def test_second_signal_kills_the_workers_at_once(serve_exe, tmp_dir):
         if server.proc.poll() is None:
             server.proc.kill()
         server.proc.wait()
+
+
+def test_sigusr1_to_the_supervisor_reopens_every_workers_access_log(start_workers, tmp_dir):
+    """Log rotation with workers: logrotate renames the file and signals the pid it knows,
+    the supervisor's, which forwards SIGUSR1 to every worker."""
+    path = os.path.join(tmp_dir, "access.log")
+    rotated = path + ".1"
+    server = start_workers("--workers=2", f"--access-log={path}")
+    assert server.wait_for_log("ready", DEADLINE)
+    # Two connections held open reach the two workers (see distinct_pids); each request
+    # names its connection in its query, and the response names the worker.
+    clients = [server.connect(), server.connect()]
+    try:
+        def round_of(tag):
+            pids = []
+            for i, client in enumerate(clients):
+                response = client.request("GET", f"/pid?{tag}-{i}")
+                assert response.status == 200
+                pids.append(int(response.body))
+            return pids
+
+        def lines_of(name):
+            try:
+                with open(name, "rb") as f:
+                    return f.read().decode().splitlines()
+            except FileNotFoundError:
+                return []
+
+        pids = round_of("before")
+        assert len(set(pids)) == 2, pids
+        assert wait_until(lambda: len(lines_of(path)) == 2, DEADLINE), lines_of(path)
+        os.rename(path, rotated)
+        os.kill(server.pid, signal.SIGUSR1)
+        assert server.wait_for_log("SIGUSR1: reopening the access log in 2 worker(s)", DEADLINE)
+        # Each worker's loop and writer thread handle the reopen on their own: probe both
+        # workers (bounded) until each has a line in the new file; after that, every line
+        # of both must go there.
+        for attempt in range(50):
+            assert round_of(f"probe{attempt}") == pids
+            if wait_until(lambda: all(f"probe{attempt}-{i} " in "\n".join(lines_of(path))
+                                      for i in range(2)), 0.2):
+                break
+        else:
+            raise AssertionError(f"no probe of both workers in the new file: {lines_of(path)[-4:]}")
+        assert round_of("after") == pids
+        assert wait_until(lambda: sum("/pid?after-" in line for line in lines_of(path)) == 2,
+                          DEADLINE), lines_of(path)
+    finally:
+        for client in clients:
+            client.close()
+    old, new = lines_of(rotated), lines_of(path)
+    assert sum("/pid?before-" in line for line in old) == 2, old
+    assert not any("/pid?before-" in line for line in new), new
+    assert not any("/pid?after-" in line for line in old), old
+    assert len(old) + len(new) == 2 + 2 * (attempt + 1) + 2  # no line lost
+    assert all(alive(pid) for pid in pids)  # the workers reopened; nobody died of SIGUSR1
+    assert "was killed" not in server.stderr_text()
+
+
+def test_sigusr1_without_an_access_log_is_ignored(start_workers):
+    server = start_workers("--workers=2")
+    pids = distinct_pids(server, 2)
+    os.kill(server.pid, signal.SIGUSR1)
+    assert server.wait_for_log("SIGUSR1: no access log to reopen, ignored", DEADLINE)
+    assert distinct_pids(server, 2) == pids
+    assert "was killed" not in server.stderr_text()
+
+
+@pytest.mark.parametrize("flags", [["--workers=2"], ["--max-requests=100"]])
+def test_status_listen_with_workers_is_a_usage_error(serve_exe, tmp_dir, flags):
+    proc = subprocess.run([serve_exe, "--listen=127.0.0.1:0", "--status-listen=127.0.0.1:0",
+                           *flags], capture_output=True, text=True, timeout=DEADLINE,
+                          stdin=subprocess.DEVNULL, cwd=tmp_dir)
+    assert proc.returncode == 1, proc.stderr
+    assert "Error: status_listen is per process and cannot be used with workers yet" \
+        in proc.stderr
+    assert "INFO:waitron" not in proc.stderr  # no supervisor started, nothing served
+
+
+def test_status_listen_with_one_worker_serves(serve_exe, tmp_dir):
+    server = ServerProcess(serve_exe, ["--workers=1", "--status-listen=127.0.0.1:0"], "tcp",
+                           tmp_dir)
+    try:
+        assert server.request("GET", "/pid").status == 200
+        assert server.wait_for_log("Serving status on http://127.0.0.1:", DEADLINE)
+    finally:
+        server.stop()

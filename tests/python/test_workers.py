@@ -296,3 +296,84 @@ def test_socket_activation_listen_fds(command, tmp_path, workers):
             assert len(distinct_pids(proc, 2)) == 2
     finally:
         assert proc.stop() == 0, proc.text()
+
+
+def _lines_of(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _wait(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_sigusr1_to_the_supervisor_reopens_every_workers_access_log(start, tmp_path):
+    """Log rotation: rename the file, SIGUSR1 the supervisor (the pid logrotate knows);
+    every worker reopens the file at its path."""
+    path = tmp_path / "access.log"
+    rotated = tmp_path / "access.log.1"
+    server = start("--workers=2", f"--access-log={path}")
+    # Two connections held open reach the two workers (see distinct_pids).
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+                   for _ in range(2)]
+    try:
+        def round_of(tag):
+            pids = []
+            for i, connection in enumerate(connections):
+                connection.request("GET", f"/?{tag}-{i}")
+                response = connection.getresponse()
+                assert response.status == 200
+                pids.append(int(response.read()))
+            return pids
+
+        pids = round_of("before")
+        assert len(set(pids)) == 2, pids
+        assert _wait(lambda: len(_lines_of(path)) == 2, DEADLINE), _lines_of(path)
+        os.rename(path, rotated)
+        server.proc.send_signal(signal.SIGUSR1)
+        server.wait_for(r"SIGUSR1: reopening the access log in 2 worker\(s\)")
+        # Each worker reopens on its own loop and writer thread: probe both (bounded) until
+        # each has a line in the new file; every later line of both must go there.
+        for attempt in range(50):
+            assert round_of(f"probe{attempt}") == pids
+            if _wait(lambda: all(f"probe{attempt}-{i} " in "\n".join(_lines_of(path))
+                                 for i in range(2)), 0.2):
+                break
+        else:
+            raise AssertionError(f"no probe of both workers in the new file: "
+                                 f"{_lines_of(path)[-4:]}\n{server.text()}")
+        assert round_of("after") == pids
+        assert _wait(lambda: sum("/?after-" in line for line in _lines_of(path)) == 2,
+                     DEADLINE), _lines_of(path)
+    finally:
+        for connection in connections:
+            connection.close()
+    old, new = _lines_of(rotated), _lines_of(path)
+    assert sum("/?before-" in line for line in old) == 2, old
+    assert not any("/?before-" in line for line in new), new
+    assert not any("/?after-" in line for line in old), old
+    assert len(old) + len(new) == 2 + 2 * (attempt + 1) + 2  # no line lost
+    assert "was killed" not in server.text()
+
+
+@pytest.mark.parametrize("flags", [["--workers=2"], ["--max-requests=100"]])
+def test_status_listen_with_workers_is_a_usage_error(command, tmp_path, flags):
+    (tmp_path / "workers_app.py").write_text(APP)
+    proc = subprocess.run(command + ["--listen=127.0.0.1:0", "--status-listen=127.0.0.1:0",
+                                     *flags, "workers_app:app"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=DEADLINE,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stderr
+    assert "Error: status_listen is per process and cannot be used with workers yet" \
+        in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "imported workers_app" not in proc.stderr  # refused before any fork
+    assert "INFO:waitron" not in proc.stderr
