@@ -489,6 +489,20 @@ std::optional<std::uint16_t> port_number(std::string_view text) noexcept {
   return port;
 }
 
+// The proxy header a field is, as the environ sees it: case is ignored and '_' counts as
+// '-' ("X_Forwarded_For" becomes HTTP_X_FORWARDED_FOR too), so both the fast path and the
+// rewritten field list treat such spellings as the header itself.
+std::optional<ProxyHeader> proxy_header_named(std::string_view name) {
+  constexpr std::size_t kLongest = 17;  // X-Forwarded-Proto
+  if (name.size() > kLongest) return std::nullopt;
+  char normal[kLongest];
+  std::replace_copy(name.begin(), name.end(), normal, '_', '-');
+  for (ProxyHeader h : kProxyHeaders) {
+    if (http::iequals(std::string_view(normal, name.size()), field_name(h))) return h;
+  }
+  return std::nullopt;
+}
+
 // The request as rewritten: its own environ and fields, the rest borrowed from the original.
 class RewrittenRequest final : public Request {
  public:
@@ -501,10 +515,7 @@ class RewrittenRequest final : public Request {
     }
     std::array<bool, kProxyHeaderCount> placed{};
     for (const Header& field : original.headers()) {
-      std::optional<ProxyHeader> which;
-      for (ProxyHeader h : kProxyHeaders) {
-        if (http::iequals(field.name, field_name(h))) which = h;
-      }
+      const std::optional<ProxyHeader> which = proxy_header_named(field.name);
       if (!which) {
         headers_.push_back(field);
         continue;
@@ -547,16 +558,9 @@ class RewrittenRequest final : public Request {
 
 // True when the environ holds one of the six headers: two ordered-map searches, since the
 // five X-Forwarded-* keys sort next to each other.
-bool has_proxy_header(const Environ& env) {
-  if (env.find(environ_key(ProxyHeader::forwarded)) != env.end()) return true;
-  constexpr std::string_view kPrefix = "HTTP_X_FORWARDED_";
-  for (auto it = env.lower_bound(kPrefix); it != env.end() && it->first.starts_with(kPrefix);
-       ++it) {
-    for (ProxyHeader h : kProxyHeaders) {
-      if (it->first == environ_key(h)) return true;
-    }
-  }
-  return false;
+bool has_proxy_header(const std::vector<Header>& fields) {
+  return std::any_of(fields.begin(), fields.end(),
+                     [](const Header& f) { return proxy_header_named(f.name).has_value(); });
 }
 
 class ProxyHeadersApp final : public App {
@@ -567,12 +571,11 @@ class ProxyHeadersApp final : public App {
   void handle(Request& request, Response& response) override {
     // Without any of the six headers the rules change nothing and log nothing: the common
     // case skips them.
-    const Environ& env = request.environ();
-    if (!has_proxy_header(env)) {
+    if (!has_proxy_header(request.headers())) {
       app_->handle(request, response);
       return;
     }
-    ProxyOutcome outcome = rewrite_proxy_headers(settings_, proxy_request_from(env));
+    ProxyOutcome outcome = rewrite_proxy_headers(settings_, proxy_request_from(request.environ()));
     if (logger_) {
       for (const std::string& line : outcome.warnings) {
         logger_->write(core::LogLevel::warning, "waitron", line);

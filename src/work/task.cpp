@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <exception>
+#include <mutex>
 #include <utility>
 
 #include "http/response_head.hpp"
 #include "http/rfc9110.hpp"
+#include "http/target.hpp"
 
 namespace waitron::work {
 
@@ -91,32 +93,47 @@ class RequestBodyReader final : public BodyReader {
   std::uint64_t position_ = 0;
 };
 
+// The request as the App sees it. The environ, the header list and PATH_INFO are built on
+// first use (a native App that reads only path() and a header never builds the environ's
+// map); std::call_once keeps the const accessors safe from any thread.
 class TaskRequest final : public Request {
  public:
   TaskRequest(std::shared_ptr<http::IncomingRequest> req, const TaskSettings& settings,
               const Peer& peer, const ResponsePipe& pipe)
       : owned_(req),
         req_(*req),
+        settings_(settings),
         peer_(peer),
         pipe_(pipe),
-        body_(std::move(req)),
-        environ_(build_environ(req_.head,
-                               req_.stream ? std::nullopt : std::optional(req_.body_length),
-                               settings.environ, peer)) {
-    headers_.reserve(req_.head.fields.size());
-    for (auto& f : req_.head.fields) headers_.push_back(Header{f.name, f.value});
-  }
+        body_(std::move(req)) {}
   std::string_view method() const override { return req_.head.method; }
   std::string_view target() const override { return req_.head.target; }
-  std::string_view path() const override { return environ_.find("PATH_INFO")->second; }
-  std::string_view query() const override { return environ_.find("QUERY_STRING")->second; }
+  std::string_view path() const override {
+    std::call_once(path_once_,
+                   [this] { path_ = path_info(req_.head.target, settings_.environ.url_prefix); });
+    return path_;
+  }
+  std::string_view query() const override { return http::split_target(req_.head.target).query; }
   int http_minor() const override { return req_.head.version_minor; }
-  const std::vector<Header>& headers() const override { return headers_; }
+  const std::vector<Header>& headers() const override {
+    std::call_once(headers_once_, [this] {
+      headers_.reserve(req_.head.fields.size());
+      for (auto& f : req_.head.fields) headers_.push_back(Header{f.name, f.value});
+    });
+    return headers_;
+  }
   std::optional<std::string_view> header(std::string_view name) const override {
     if (auto* f = req_.head.find(name)) return std::string_view(f->value);
     return std::nullopt;
   }
-  const Environ& environ() const override { return environ_; }
+  const Environ& environ() const override {
+    std::call_once(environ_once_, [this] {
+      environ_ =
+          build_environ(req_.head, req_.stream ? std::nullopt : std::optional(req_.body_length),
+                        settings_.environ, peer_);
+    });
+    return environ_;
+  }
   std::string_view remote_addr() const override { return peer_.remote_addr; }
   std::optional<std::uint16_t> remote_port() const override { return peer_.remote_port; }
   BodyReader& body() override { return body_; }
@@ -125,11 +142,14 @@ class TaskRequest final : public Request {
  private:
   std::shared_ptr<http::IncomingRequest> owned_;
   http::IncomingRequest& req_;
+  const TaskSettings& settings_;
   const Peer& peer_;
   const ResponsePipe& pipe_;
   RequestBodyReader body_;
-  Environ environ_;
-  std::vector<Header> headers_;
+  mutable std::once_flag environ_once_, headers_once_, path_once_;
+  mutable Environ environ_;
+  mutable std::vector<Header> headers_;
+  mutable std::string path_;
 };
 
 class TaskResponse final : public Response {

@@ -670,11 +670,16 @@ class FakeRequest final : public Request {
     }
     return std::nullopt;
   }
-  const Environ& environ() const override { return environ_; }
+  const Environ& environ() const override {
+    ++environ_calls;
+    return environ_;
+  }
   std::string_view remote_addr() const override { return peer_; }
   std::optional<std::uint16_t> remote_port() const override { return 4000; }
   BodyReader& body() override { return body_; }
   bool client_disconnected() const override { return false; }
+
+  mutable int environ_calls = 0;  // a request's environ is costly: the fast path never asks
 
  private:
   std::vector<Header> fields_;
@@ -806,6 +811,23 @@ TEST_CASE("wrapper: a request the rules leave alone reaches the App as it is") {
   RecordingResponse res;
   app->handle(req, res);
   CHECK(seen.request == &req);
+  CHECK(req.environ_calls == 1);  // the recorder's own call: the wrapper did not build it
+}
+
+TEST_CASE("wrapper: the fast path sees proxy headers spelt with underscores or in any case") {
+  // The environ maps '-' and '_' to the same key, so X_Forwarded_For is a proxy header too.
+  for (const char* name :
+       {"X_Forwarded_For", "x-forwarded_for", "FORWARDED", "x_FORWARDED-proto"}) {
+    CAPTURE(name);
+    Seen seen;
+    auto app = wrap_proxy_headers(recorder(seen), ProxySettings{}, nullptr);
+    FakeRequest req({{name, "6.6.6.6"}, {"Accept", "*/*"}}, "127.0.0.1");
+    RecordingResponse res;
+    app->handle(req, res);
+    REQUIRE(seen.called);
+    CHECK(seen.request != &req);  // cleared: untrusted
+    CHECK(seen.headers.size() == 1);
+  }
 }
 
 TEST_CASE("wrapper: fields that only look like proxy headers do not stop the fast path") {
