@@ -57,20 +57,22 @@ AccessLog::~AccessLog() {
 
 bool AccessLog::submit(AccessRecord record) noexcept {
   try {
-    bool was_empty;
+    bool wake;
     {
       std::lock_guard lock(mutex_);
       if (stopping_ || queued_records_ >= max_queued_) {
         dropped_.fetch_add(1);
         return false;
       }
-      was_empty = queue_.empty();
+      const bool was_empty = queue_.empty();
       queue_.push_back(Item{std::move(record), false});
       ++queued_records_;
       ++submitted_;
+      // The writer needs a wake-up only for a first line and when a batch is full (decided
+      // under the lock: the writer swaps the queue out under it).
+      wake = was_empty || queue_.size() == kWakeAt;
     }
-    // The writer needs a wake-up only for a first line and when a batch is full.
-    if (was_empty || queue_.size() == kWakeAt) wake_.notify_one();
+    if (wake) wake_.notify_one();
     return true;
   } catch (...) {
     dropped_.fetch_add(1);  // out of memory

@@ -50,7 +50,7 @@ void Channel::update_poll(bool exact) {
   // While the application runs, a peer that closes is noticed without reading its bytes.
   if (pipe_ && !peer_eof_) events |= UV_DISCONNECT;
   if (!out_.empty()) events |= UV_WRITABLE;
-  if (!exact && events != 0 && poll_events_ > 0) {
+  if (!exact && events != 0 && poll_events_ > 0 && !peer_eof_) {
     // Readable and hang-up interest no longer wanted stays in the mask until it fires
     // (handle_events then asks for the exact mask): a keep-alive connection keeps one mask
     // through request, response and the next request, with no epoll_ctl in between.
@@ -69,6 +69,7 @@ void Channel::update_poll(bool exact) {
 
 void Channel::on_poll(uv_poll_t* handle, int status, int events) noexcept {
   auto* self = static_cast<Channel*>(handle->data);
+  ++self->ctx_.poll_wakeups;
   try {
     self->handle_events(status, events);
   } catch (...) {
@@ -94,8 +95,11 @@ void Channel::handle_events(int status, int events) {
     read_some();
   } else if ((events & UV_DISCONNECT) != 0 && pipe_) {
     // The peer closed (or reset) while its request runs; the response is still attempted.
+    // Its end of stream stays readable: both interests must leave the mask now, or a
+    // level-triggered poll wakes the loop again and again while the response waits.
     peer_eof_ = true;
     pipe_->mark_peer_closed();
+    unwanted = true;
   } else {
     unwanted = (events & (UV_READABLE | UV_DISCONNECT)) != 0;
   }

@@ -75,8 +75,10 @@ struct ChannelContext {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> requests_served{0};
   std::atomic<std::uint64_t> requests_in_flight{0};
-  // Loop thread only: uv_poll_start/stop calls that changed a mask (an epoll_ctl each).
+  // Loop thread only: uv_poll_start/stop calls that changed a mask (an epoll_ctl each), and
+  // poll callbacks of channels (a channel spinning on an event it ignores shows here).
   std::uint64_t poll_changes = 0;
+  std::uint64_t poll_wakeups = 0;
 };
 
 class Channel {

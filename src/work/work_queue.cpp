@@ -41,6 +41,7 @@ void WorkQueue::submit(std::function<void()> job) {
   if (inline_mode()) {
     // Inline mode: the job runs now, on the loop thread; its response events wait in
     // ready_ for on_check, so the caller is never re-entered.
+    loop_thread_.store(std::this_thread::get_id());
     busy_.store(1);
     job();  // jobs are noexcept wrappers (see task.cpp)
     busy_.store(0);
@@ -79,7 +80,7 @@ void WorkQueue::notify(std::shared_ptr<ResponsePipe> pipe) {
   // In inline mode the check handle delivers what the loop thread itself pushed; a thread
   // of the application's own still wakes the loop. uv_async_send is the one libuv call that
   // is safe from any thread.
-  if (inline_mode() && std::this_thread::get_id() == loop_thread_) {
+  if (inline_mode() && std::this_thread::get_id() == loop_thread_.load()) {
     if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) {
       uv_idle_start(&idle_, [](uv_idle_t*) {});
     }

@@ -72,7 +72,9 @@ class WorkQueue final : public PipeNotifier {
   uv_idle_t idle_{};  // inline mode only
   bool idle_open_ = false;
   int handles_closing_ = 0;
-  std::thread::id loop_thread_;
+  // The thread running the loop: set by start() and again by each inline submit(), since a
+  // host may start the server on one thread and run the loop on another (Python's run()).
+  std::atomic<std::thread::id> loop_thread_;
   std::function<void()> on_closed_;
 
   std::mutex mutex_;

@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import threading
+import time
 
 from conftest import Client, build_request, wait_until
 
@@ -157,3 +158,41 @@ def test_status_listen_may_not_be_an_application_address(fixture_exe):
                           capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1
     assert b"is one of the application's listen addresses" in proc.stderr
+
+
+def test_slowloris_clients_cannot_take_every_status_connection(start_server):
+    # 16 connections (the listener's limit) trickle a head a byte every 0.2 s, never idle
+    # for channel_timeout: each is cut channel_timeout after its first byte, so /metrics
+    # answers again soon after.
+    server = start_server("--status-listen=127.0.0.1:0", "--channel-timeout=1",
+                          "--cleanup-interval=1")
+    port = status_port(server)
+    attackers = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(16)]
+    stop = threading.Event()
+
+    def trickle():
+        head = b"GET /metrics HTTP/1.1\r\nX-Slow: " + b"a" * 200
+        for i in range(len(head)):
+            for sock in attackers:
+                try:
+                    sock.send(head[i:i + 1])
+                except OSError:
+                    pass
+            if stop.wait(0.2):
+                return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the 16 are accepted; the listener pauses at its limit
+        # This scrape waits in the backlog until a slot frees: at the first sweep 1 s after
+        # the attackers' first byte (their heads would take 40 s to arrive). Without the
+        # head deadline it would time out (10 s).
+        started = time.monotonic()
+        assert "waitron_connections_open" in metrics(port)
+        assert time.monotonic() - started < 8
+    finally:
+        stop.set()
+        thread.join(5)
+        for sock in attackers:
+            sock.close()

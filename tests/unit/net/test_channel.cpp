@@ -269,3 +269,35 @@ TEST_CASE("a keep-alive connection keeps its poll mask from one request to the n
   // the start, hang-up interest for the first request, and the close.
   CHECK(f.ctx.poll_changes <= 4);
 }
+
+TEST_CASE("regression: a client half-closing while its response waits does not spin the loop") {
+  // The client stops reading a large response and shuts down its sending side. Its end of
+  // stream stays readable; had the lazy mask kept readable and hang-up interest, a
+  // level-triggered poll would wake the loop continuously while the response waits.
+  Fixture f([](http::IncomingRequest&, ResponsePipe& pipe) {
+    ResponseEvent start;
+    start.kind = ResponseEvent::Kind::start;
+    start.head = {"200 OK", {{"Content-Length", std::to_string(64 * 64 * 1024)}}};
+    pipe.push(std::move(start));
+    for (int i = 0; i < 64; ++i) {
+      ResponseEvent e;
+      e.kind = ResponseEvent::Kind::bytes;
+      e.bytes.assign(64 * 1024, 'h');
+      pipe.push(std::move(e));
+      if (!pipe.wait_for_room()) return;
+    }
+    pipe.push(ResponseEvent{});
+  });
+  std::uint64_t* wakeups = &f.ctx.poll_wakeups;
+  std::string got;
+  f.run([&](int fd) {
+    send_all(fd, "GET /big HTTP/1.1\r\n\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the response stalls
+    ::shutdown(fd, SHUT_WR);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a spin would run here
+    got = read_to_close(fd);
+  });
+  CHECK(got.size() > 64u * 64 * 1024);
+  // Draining 4 MiB takes some hundreds of writable wake-ups; 300 ms of spinning, millions.
+  CHECK(*wakeups < 20000);
+}
