@@ -43,6 +43,16 @@ int Channel::start() {
   return 0;
 }
 
+Channel::Expiry Channel::expiry(std::uint64_t now, bool sweep, std::uint64_t timeout_ms) const {
+  if (lingering_) return now >= linger_deadline_ ? Expiry::linger_over : Expiry::none;
+  if (!sweep) return Expiry::none;
+  if (!pipe_ && now - last_activity_ >= timeout_ms) return Expiry::idle;
+  if (head_started_ != 0 && conn_.reading_head() && now - head_started_ >= timeout_ms) {
+    return Expiry::slow_head;
+  }
+  return Expiry::none;
+}
+
 void Channel::update_poll(bool exact) {
   if (closed_) return;
   int events = 0;

@@ -101,16 +101,15 @@ class Channel {
   void close_when_done() noexcept;
 
   [[nodiscard]] const work::Peer& peer() const noexcept { return peer_; }
-  [[nodiscard]] bool request_in_flight() const noexcept { return pipe_ != nullptr; }
   [[nodiscard]] bool closed() const noexcept { return closed_; }
-  [[nodiscard]] std::uint64_t last_activity() const noexcept { return last_activity_; }
-  // The loop time the first byte of a request head still incomplete arrived; 0 when no
-  // head is partly received.
-  [[nodiscard]] std::uint64_t head_started() const noexcept {
-    return conn_.reading_head() ? head_started_ : 0;
-  }
-  [[nodiscard]] bool lingering() const noexcept { return lingering_; }
-  [[nodiscard]] std::uint64_t linger_deadline() const noexcept { return linger_deadline_; }
+
+  // Why a channel should be closed at loop time `now`, by the one rule every host of
+  // channels applies: a lingering close past its deadline; or, at a sweep with
+  // `timeout_ms` (channel_timeout), waitress's idle rule (no request running and nothing
+  // received or sent for the timeout) and waitron's head deadline (a request head still
+  // incomplete the timeout after its first byte: slowloris).
+  enum class Expiry { none, linger_over, idle, slow_head };
+  [[nodiscard]] Expiry expiry(std::uint64_t now, bool sweep, std::uint64_t timeout_ms) const;
 
  private:
   static void on_poll(uv_poll_t* handle, int status, int events) noexcept;
@@ -142,7 +141,7 @@ class Channel {
   bool close_after_request_ = false;  // the server closes: serve the first request, then close
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;
-  std::uint64_t head_started_ = 0;  // see head_started()
+  std::uint64_t head_started_ = 0;  // when the head being read began (see expiry())
 
   // The access log's view (only with ctx_.access_log).
   struct LoggedResponse {

@@ -336,17 +336,10 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     std::vector<net::Channel*> expired;
     std::size_t slow_heads = 0;
     for (auto& [raw, owned] : channels) {
-      if (raw->lingering() && now >= raw->linger_deadline()) {
-        expired.push_back(raw);
-      } else if (sweep && !raw->request_in_flight() && now - raw->last_activity() >= timeout) {
-        // waitress: idle for channel_timeout and no request queued or running.
-        expired.push_back(raw);
-      } else if (sweep && raw->head_started() != 0 && now - raw->head_started() >= timeout) {
-        // waitron: a request head must be complete within channel_timeout of its first
-        // byte, so a client trickling it byte by byte (slowloris) cannot hold a connection.
-        expired.push_back(raw);
-        ++slow_heads;
-      }
+      const net::Channel::Expiry why = raw->expiry(now, sweep, timeout);
+      if (why == net::Channel::Expiry::none) continue;
+      expired.push_back(raw);
+      if (why == net::Channel::Expiry::slow_head) ++slow_heads;
     }
     if (slow_heads > 0) {
       log(core::LogLevel::info, "closed " + std::to_string(slow_heads) +

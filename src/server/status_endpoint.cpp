@@ -123,14 +123,10 @@ void StatusEndpoint::channel_closed(net::Channel& channel) noexcept {
 
 void StatusEndpoint::sweep(std::uint64_t now, std::uint64_t idle_ms) {
   std::vector<net::Channel*> expired;
+  // The application port's rule (a few slowloris clients must not take every status
+  // connection either).
   for (auto& [raw, owned] : channels_) {
-    const bool idle = !raw->request_in_flight() && now - raw->last_activity() >= idle_ms;
-    // As on the application's port, a head must be complete within the timeout of its
-    // first byte: a few slowloris clients must not take every status connection.
-    const bool slow_head = raw->head_started() != 0 && now - raw->head_started() >= idle_ms;
-    if (raw->lingering() ? now >= raw->linger_deadline() : idle || slow_head) {
-      expired.push_back(raw);
-    }
+    if (raw->expiry(now, true, idle_ms) != net::Channel::Expiry::none) expired.push_back(raw);
   }
   for (net::Channel* ch : expired) ch->close_now();
   if (paused_ && !closing_ && channels_.size() < kMaxConnections) {
