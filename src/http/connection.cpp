@@ -258,10 +258,7 @@ void Connection::write_shared(SharedBytes bytes) {
   std::size_t n = static_cast<std::size_t>(admit(bytes.bytes.size()));
   if (n == 0) return;
   bytes.bytes = bytes.bytes.substr(0, n);
-  framed(n, [&] {
-    emitted_ += n;
-    output_.emplace_back(std::move(bytes));
-  });
+  framed(n, [&] { push_output(std::move(bytes), n); });
 }
 
 void Connection::write_file(core::FileRegion region) {
@@ -276,10 +273,7 @@ void Connection::write_file(core::FileRegion region) {
     }
     region = std::move(shorter);
   }
-  framed(n, [&] {
-    emitted_ += n;
-    output_.emplace_back(std::move(region));
-  });
+  framed(n, [&] { push_output(std::move(region), n); });
 }
 
 void Connection::finish_response() {
@@ -359,6 +353,11 @@ void Connection::record(int status, std::uint64_t body_bytes) {
   pending_.reset();
 }
 
+void Connection::push_output(OutputChunk chunk, std::uint64_t size) {
+  emitted_ += size;
+  output_.push_back(std::move(chunk));
+}
+
 void Connection::emit(std::string_view bytes) {
   if (bytes.empty()) return;
   emitted_ += bytes.size();
@@ -374,8 +373,8 @@ void Connection::emit(std::string_view bytes) {
 
 void Connection::emit(std::string&& bytes) {
   if (bytes.size() >= kMergeLimit) {
-    emitted_ += bytes.size();
-    output_.emplace_back(std::move(bytes));
+    const std::size_t n = bytes.size();
+    push_output(std::move(bytes), n);
   } else {
     emit(std::string_view(bytes));
   }

@@ -144,8 +144,11 @@ class Connection {
   void advance();
   void advance_body();
   void close_input();
+  // Every byte of output goes through emit() (merged into small strings) or push_output()
+  // (a chunk of its own), which count it in emitted_.
   void emit(std::string_view bytes);
   void emit(std::string&& bytes);
+  void push_output(OutputChunk chunk, std::uint64_t size);
   // One admitted piece of body of n bytes: counted, and framed as one chunk when the
   // response is chunked (one chunk per application write, as waitress); put() emits it.
   template <typename Put>
