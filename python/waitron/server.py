@@ -157,7 +157,49 @@ def _log_info(message, type="info"):
     logger.log(_LOG_LEVELS.get(type, logging.INFO), message)
 
 
-class MultiSocketServer:
+class _ServerControl:
+    """What every server object does with the server it belongs to (``self._core``)."""
+
+    def run(self):
+        """Serve until the server is closed (close(), SIGINT or SIGTERM), then return.
+
+        On the main thread SIGINT and SIGTERM close the server gracefully: requests in
+        flight finish (within ``shutdown_timeout``, 5 s by default) and run() returns
+        normally. With an ``access_log``,
+        SIGUSR1 reopens it (log rotation).
+        """
+        self._core.run()
+
+    def close(self):
+        """Close the server: stop accepting, finish requests in flight, close everything.
+
+        Any thread may call it, more than once. It closes the whole server this object
+        belongs to, every listening socket of it included.
+        """
+        self._core.close()
+
+    def stats(self):
+        """The server's live counters as a dict of ints; any thread may call it, also while
+        run() serves on another:
+
+        ``connections_open``, ``requests_in_flight`` (handed to the application and not
+        answered yet), ``queue_depth`` (waiting for an application thread) and
+        ``busy_threads`` tell how things are now; ``connections_accepted``,
+        ``requests_served``, ``bytes_received``, ``bytes_sent`` (every byte read from and
+        written to clients), ``access_log_lines`` and ``access_log_dropped`` count since
+        the server started. The counters are the whole server's, shared by every socket
+        of it.
+        """
+        return self._core.stats()
+
+    def reopen_access_log(self):
+        """Reopen the ``access_log`` file at its path (log rotation); any thread. run()
+        does it on SIGUSR1 when it handles signals. Nothing happens without an access log.
+        """
+        self._core.reopen_access_log()
+
+
+class MultiSocketServer(_ServerControl):
     """Several listening sockets served by one loop: what create_server returns for them.
 
     ``effective_listen`` lists ``(host, port)`` for each socket, port as a string. As in
@@ -185,35 +227,8 @@ class MultiSocketServer:
         for host, port in self.effective_listen:
             self.log_info(format_str.format(_bracket(host), port))
 
-    def run(self):
-        """Serve until the server is closed (close(), SIGINT or SIGTERM), then return."""
-        self._core.run()
 
-    def close(self):
-        """Stop accepting, let requests in flight finish (at most 5 s), close everything."""
-        self._core.close()
-
-    def stats(self):
-        """The server's live counters as a dict of ints; any thread may call it, also while
-        run() serves on another:
-
-        ``connections_open``, ``requests_in_flight`` (handed to the application and not
-        answered yet), ``queue_depth`` (waiting for an application thread) and
-        ``busy_threads`` tell how things are now; ``connections_accepted``,
-        ``requests_served``, ``bytes_received``, ``bytes_sent`` (every byte read from and
-        written to clients), ``access_log_lines`` and ``access_log_dropped`` count since
-        the server started.
-        """
-        return self._core.stats()
-
-    def reopen_access_log(self):
-        """Reopen the ``access_log`` file at its path (log rotation); any thread. run()
-        does it on SIGUSR1 when it handles signals. Nothing happens without an access log.
-        """
-        self._core.reopen_access_log()
-
-
-class BaseWSGIServer:
+class BaseWSGIServer(_ServerControl):
     """One listening socket of a waitron server, with waitress's attributes.
 
     Attributes: ``socket`` (a ``socket.socket`` over a duplicate of the listening
@@ -286,43 +301,6 @@ class BaseWSGIServer:
         (waitress leaves a single IPv6 host bare, which makes an unusable URL.)
         """
         self.log_info(format_str.format(_bracket(self.effective_host), self.effective_port))
-
-    def run(self):
-        """Serve until the server is closed (close(), SIGINT or SIGTERM), then return.
-
-        On the main thread SIGINT and SIGTERM close the server gracefully: requests in
-        flight finish (at most 5 s) and run() returns normally. With an ``access_log``,
-        SIGUSR1 reopens it (log rotation).
-        """
-        self._core.run()
-
-    def close(self):
-        """Close the server: stop accepting, finish requests in flight, close everything.
-
-        Any thread may call it, more than once. It closes the whole server this object
-        belongs to, every listening socket of it included.
-        """
-        self._core.close()
-
-    def stats(self):
-        """The server's live counters as a dict of ints; any thread may call it, also while
-        run() serves on another:
-
-        ``connections_open``, ``requests_in_flight`` (handed to the application and not
-        answered yet), ``queue_depth`` (waiting for an application thread) and
-        ``busy_threads`` tell how things are now; ``connections_accepted``,
-        ``requests_served``, ``bytes_received``, ``bytes_sent`` (every byte read from and
-        written to clients), ``access_log_lines`` and ``access_log_dropped`` count since
-        the server started. The counters are
-        the whole server's, shared by every socket of it.
-        """
-        return self._core.stats()
-
-    def reopen_access_log(self):
-        """Reopen the ``access_log`` file at its path (log rotation); any thread. run()
-        does it on SIGUSR1 when it handles signals. Nothing happens without an access log.
-        """
-        self._core.reopen_access_log()
 
 
 class TcpWSGIServer(BaseWSGIServer):
