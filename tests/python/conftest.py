@@ -532,3 +532,20 @@ def shared_server(_server_pool, transport):
             problems.append(f"{server.app}: a traceback in stderr:\n{server.log()[mark:]}")
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+class Running:
+    """Runs ``server.run()`` on a thread; closes the server and joins on exit."""
+
+    def __init__(self, server):
+        self.server = server
+        self.thread = threading.Thread(target=server.run)
+
+    def __enter__(self):
+        self.thread.start()
+        return self.server
+
+    def __exit__(self, *exc):
+        self.server.close()
+        self.thread.join(15)
+        assert not self.thread.is_alive()

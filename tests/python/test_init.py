@@ -23,6 +23,8 @@ from waitron.server import (
 )
 from waitron.utilities import cleanup_unix_socket
 
+from conftest import Running
+
 
 class FakeServer:
     def __init__(self, app, **kw):
@@ -118,23 +120,6 @@ def get(target, headers=None):
     request = urllib.request.Request(target, headers=headers or {})
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
-
-
-class Running:
-    """Runs ``server.run()`` in a thread; closes the server and joins on exit."""
-
-    def __init__(self, server):
-        self.server = server
-        self.thread = threading.Thread(target=server.run)
-
-    def __enter__(self):
-        self.thread.start()
-        return self.server
-
-    def __exit__(self, *exc):
-        self.server.close()
-        self.thread.join(15)
-        assert not self.thread.is_alive()
 
 
 @needs_server

@@ -10,13 +10,12 @@ import os
 import re
 import signal
 import socket
-import threading
 import time
 import urllib.request
 
 import pytest
 
-from conftest import request_bytes
+from conftest import Running, request_bytes
 
 pytestmark = pytest.mark.waitron_only
 
@@ -104,23 +103,6 @@ def hello_app(environ, start_response):
     body = environ["wsgi.input"].read() or b"hello"
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
-
-
-class Running:
-    """Runs ``server.run()`` on a thread; closes the server and joins on exit."""
-
-    def __init__(self, server):
-        self.server = server
-        self.thread = threading.Thread(target=server.run)
-
-    def __enter__(self):
-        self.thread.start()
-        return self.server
-
-    def __exit__(self, *exc):
-        self.server.close()
-        self.thread.join(15)
-        assert not self.thread.is_alive()
 
 
 def exchange(port, data: bytes) -> bytes:
