@@ -4,6 +4,17 @@
 
 namespace waitron::python {
 
+void log_to_python(PyObject* logger, LogLevel level, std::string_view message) noexcept {
+  const int python_level = level == LogLevel::debug     ? 10
+                           : level == LogLevel::info    ? 20
+                           : level == LogLevel::warning ? 30
+                                                        : 40;
+  PyRef done =
+      PyRef::steal(PyObject_CallMethod(logger, "log", "iss#", python_level, "%s", message.data(),
+                                       static_cast<Py_ssize_t>(message.size())));
+  if (!done) PyErr_Clear();
+}
+
 LogForwarder::LogForwarder() : shared_(std::make_shared<Shared>()) {
   thread_ = std::thread([this] { run(); });
 }
@@ -53,16 +64,8 @@ void LogForwarder::run() {
                                      logging.get(), "getLogger", "s#", line.logger.data(),
                                      static_cast<Py_ssize_t>(line.logger.size())))
                                : PyRef();
-        int level = line.level == LogLevel::debug     ? 10
-                    : line.level == LogLevel::info    ? 20
-                    : line.level == LogLevel::warning ? 30
-                                                      : 40;
-        PyRef done = logger ? PyRef::steal(PyObject_CallMethod(
-                                  logger.get(), "log", "iss#", level, "%s", line.message.data(),
-                                  static_cast<Py_ssize_t>(line.message.size())))
-                            : PyRef();
-        (void)done;
-        if (PyErr_Occurred()) PyErr_Clear();  // a broken handler loses the line, nothing more
+        if (logger) log_to_python(logger.get(), line.level, line.message);
+        if (PyErr_Occurred()) PyErr_Clear();  // no logger: the line is lost, nothing more
       }
     }
     if (last) return;

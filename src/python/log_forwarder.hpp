@@ -12,11 +12,19 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <waitron/server.hpp>
 
+#include "python/py_ref.hpp"
+
 namespace waitron::python {
+
+// With the GIL held: logger.log(level, "%s", message), at Python's level for `level`. The
+// message is an argument, never the format, so a '%' in it is printed as is. A failing
+// handler loses the line (the error is cleared).
+void log_to_python(PyObject* logger, LogLevel level, std::string_view message) noexcept;
 
 class LogForwarder {
  public:

@@ -4,26 +4,13 @@
 
 #include <system_error>
 
+#include "python/log_forwarder.hpp"
 #include "python/python_values.hpp"
 #include "runner/supervisor.hpp"
 
 namespace waitron::python {
 
 namespace {
-
-int python_level(core::LogLevel level) {
-  switch (level) {
-    case core::LogLevel::debug:
-      return 10;
-    case core::LogLevel::info:
-      return 20;
-    case core::LogLevel::warning:
-      return 30;
-    case core::LogLevel::error:
-      return 40;
-  }
-  return 20;
-}
 
 PyObject* fd_list(const std::vector<int>& fds) {
   PyRef list = PyRef::steal(PyList_New(0));
@@ -69,10 +56,7 @@ PyObject* supervise(PyObject*, PyObject* options) {
   }
   runner::SupervisorSettings settings = runner::supervisor_settings(adj, fds);
   settings.log = [&logger](core::LogLevel level, const std::string& message) {
-    PyRef done =
-        PyRef::steal(PyObject_CallMethod(logger.get(), "log", "is#", python_level(level),
-                                         message.data(), static_cast<Py_ssize_t>(message.size())));
-    if (!done) PyErr_Clear();  // a broken logging setup loses the line
+    log_to_python(logger.get(), static_cast<LogLevel>(level), message);
   };
   settings.before_fork = [] { PyOS_BeforeFork(); };
   settings.after_fork_parent = [] { PyOS_AfterFork_Parent(); };

@@ -225,3 +225,12 @@ def test_app_iter_close_is_called_when_the_client_goes_away(start_server):
     assert c.read_head().status == 200
     c.close()
     assert _closed(server, ident)
+
+
+def test_a_log_line_with_percent_signs_is_logged_as_is(start_server):
+    # Lines reach Python's logging as an argument, never as the format string: a path with
+    # "%s" and "%d" (percent-decoded from %25) is printed as sent, with no logging error.
+    server = start_server("error:app", expect_traceback=True)
+    assert server.request("GET", "/logged%25s%25d").status == 500
+    assert server.wait_for_log(f"ERROR:{IDENT}:Exception while serving /logged%s%d")
+    assert "--- Logging error ---" not in server.log()
