@@ -16,9 +16,12 @@
 
 #include "core/log.hpp"
 #include "pipeline/proxy_headers.hpp"
+#include "support/app_doubles.hpp"
 
 using namespace waitron;
 using namespace waitron::pipeline;
+using waitron::test::NoBody;
+using waitron::test::RecordingResponse;
 
 namespace {
 
@@ -628,18 +631,6 @@ TEST_CASE("a request without proxy headers is left unchanged") {
 
 namespace {
 
-class NoBody final : public BodyReader {
- public:
-  std::size_t read(char*, std::size_t) override { return 0; }
-  std::uint64_t remaining() const override { return 0; }
-  std::uint64_t size() const override { return 0; }
-  std::uint64_t available() const override { return 0; }
-  bool complete() const override { return true; }
-  std::size_t read_at(std::uint64_t, char*, std::size_t) const override { return 0; }
-  std::optional<std::string_view> contiguous() const override { return std::string_view(); }
-  std::shared_ptr<BodyReader> share() const override { return std::make_shared<NoBody>(); }
-};
-
 // A request as the task builds one: fields, and the environ made from them.
 class FakeRequest final : public Request {
  public:
@@ -686,25 +677,6 @@ class FakeRequest final : public Request {
   std::string peer_;
   Environ environ_;
   NoBody body_;
-};
-
-class RecordingResponse final : public Response {
- public:
-  void start(std::string s, std::vector<Header> h) override {
-    status = std::move(s);
-    headers = std::move(h);
-  }
-  void write(std::string_view bytes) override { body.append(bytes); }
-  void write(std::string&& bytes) override { body.append(bytes); }
-  void write_shared(std::string_view bytes, std::shared_ptr<const void>) override {
-    body.append(bytes);
-  }
-  void send_file(int, std::uint64_t, std::uint64_t) override {}
-  bool headers_sent() const override { return !status.empty(); }
-
-  std::string status;
-  std::vector<Header> headers;
-  std::string body;
 };
 
 // What the wrapped App saw.

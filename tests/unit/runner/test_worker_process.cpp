@@ -6,6 +6,7 @@
 #include <string>
 
 #include "runner/worker_process.hpp"
+#include "support/app_doubles.hpp"
 
 using namespace waitron;
 
@@ -21,12 +22,14 @@ TEST_CASE("outside a worker, worker_app is the app itself and worker_ready write
   auto app = std::make_shared<NullApp>();
   CHECK_FALSE(runner::in_worker());
   CHECK(runner::worker_app(app) == app);
-  runner::worker_ready();  // no status pipe: nothing happens
+  // No status pipe: nothing is written, and this process does not become a worker.
+  runner::worker_ready();
+  CHECK_FALSE(runner::in_worker());
 }
 
-// The request counter itself (kWorkerRetiring at the limit) is driven through real requests
-// in tests/functional/test_workers.py and tests/python/test_workers.py (max_requests).
-TEST_CASE("in a worker, worker_ready says so once and worker_app counts requests") {
+// Through real requests too: tests/functional/test_workers.py and tests/python/test_workers.py
+// (max_requests).
+TEST_CASE("in a worker, worker_ready says so once and worker_app retires at the limit once") {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   pid_t pid = ::fork();
@@ -39,8 +42,10 @@ TEST_CASE("in a worker, worker_ready says so once and worker_app counts requests
     auto counted = runner::worker_app(app);
     runner::worker_ready();
     runner::worker_ready();
-    bool ok = runner::in_worker() && counted != app;
-    ::_exit(ok ? 0 : 1);
+    test::StubRequest request;
+    test::RecordingResponse response;
+    for (int i = 0; i < 5; ++i) counted->handle(request, response);  // limit 3: one 'M'
+    ::_exit(runner::in_worker() ? 0 : 1);
   }
   ::close(fds[1]);
   std::string got;
@@ -52,5 +57,5 @@ TEST_CASE("in a worker, worker_ready says so once and worker_app counts requests
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  CHECK(got == std::string{runner::kWorkerReady});
+  CHECK(got == std::string{runner::kWorkerReady, runner::kWorkerRetiring});
 }
