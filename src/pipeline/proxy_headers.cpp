@@ -556,8 +556,9 @@ class RewrittenRequest final : public Request {
   std::optional<std::uint16_t> remote_port_;
 };
 
-// True when the environ holds one of the six headers: two ordered-map searches, since the
-// five X-Forwarded-* keys sort next to each other.
+// True when a field is one of the six headers as the environ would name it (see
+// proxy_header_named()): checked on the fields, so a request without any never builds its
+// environ here.
 bool has_proxy_header(const std::vector<Header>& fields) {
   return std::any_of(fields.begin(), fields.end(),
                      [](const Header& f) { return proxy_header_named(f.name).has_value(); });
