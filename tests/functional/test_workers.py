@@ -85,7 +85,11 @@ class Load:
 
     def __init__(self, server):
         self.server = server
-        self.pids = []  # (monotonic time, pid) of every answered request
+        # (monotonic time the request was sent, pid) of every answered request: the time it
+        # was sent, not answered, because this thread may take the answer's time late (after
+        # the test saw an old worker exit), while a request sent after a worker exited cannot
+        # have been answered by it.
+        self.pids = []
         self.failures = []
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -94,12 +98,13 @@ class Load:
     def run(self):
         deadline = time.monotonic() + 60  # bounded, whatever the test does
         while not self.stopping.is_set() and time.monotonic() < deadline:
+            sent = time.monotonic()
             try:
                 response = self.server.request("GET", "/pid", timeout=10)
                 if response.status != 200:
                     self.failures.append(f"status {response.status}")
                 else:
-                    self.pids.append((time.monotonic(), int(response.body)))
+                    self.pids.append((sent, int(response.body)))
             except Exception as e:  # noqa: BLE001 - every failure counts
                 self.failures.append(repr(e))
 
