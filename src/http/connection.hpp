@@ -135,6 +135,13 @@ class Connection {
   [[nodiscard]] bool reading_head() const noexcept {
     return state_ == State::reading && parser_.in_head();
   }
+  // Between requests with nothing in hand: no byte of a next request received, no request
+  // or response in progress, no output or record waiting, no end of input or close
+  // decided. A connection at rest is as good as a new one (see net::Exchange).
+  [[nodiscard]] bool at_rest() const noexcept {
+    return state_ == State::reading && !eof_ && !close_after_ && input_.empty() && !ready_ &&
+           output_.empty() && records_.empty() && !pending_ && parser_.at_message_start();
+  }
   // A response was started and not finished yet.
   [[nodiscard]] bool responding() const noexcept { return state_ == State::responding; }
 

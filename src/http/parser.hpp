@@ -97,6 +97,11 @@ class Parser {
   // True once any byte of a message (other than leading CRLFs) has arrived and
   // the message is not complete yet.
   [[nodiscard]] bool in_message() const noexcept;
+  // True before any byte of the next message, leading CRLFs included, has arrived: the
+  // parser is as a new one.
+  [[nodiscard]] bool at_message_start() const noexcept {
+    return stage_ == Stage::head && head_buf_.empty() && !stream_;
+  }
   // True while a message has begun and its head is not complete yet.
   [[nodiscard]] bool in_head() const noexcept { return stage_ == Stage::head && in_message(); }
 

@@ -22,16 +22,41 @@ std::uint64_t now_us() {
 }  // namespace
 
 Channel::Channel(ChannelContext& context, core::UniqueFd fd, work::Peer peer)
-    : ctx_(context),
-      fd_(std::move(fd)),
-      peer_(std::move(peer)),
-      conn_(context.connection, *context.dates),
-      out_(context.outbuf_overflow, context.connection.parser.temp_dir) {
+    : ctx_(context), fd_(std::move(fd)), peer_(std::move(peer)) {
   poll_.data = this;
 }
 
 Channel::~Channel() {
   release_pipe();
+}
+
+Exchange& Channel::exchange() {
+  if (!ex_) {
+    if (!ctx_.spare_exchanges.empty()) {
+      ex_ = std::move(ctx_.spare_exchanges.back());
+      ctx_.spare_exchanges.pop_back();
+    } else {
+      ex_ = std::make_unique<Exchange>(ctx_.connection, *ctx_.dates, ctx_.outbuf_overflow);
+      ++ctx_.exchanges_created;
+    }
+  }
+  return *ex_;
+}
+
+void Channel::rest_if_idle() noexcept {
+  if (!ex_ || pipe_ || closed_ || !ex_->out.empty() || !ex_->logged.empty() ||
+      !ex_->conn.at_rest()) {
+    return;
+  }
+  if (ctx_.spare_exchanges.size() < ChannelContext::kSpareExchanges) {
+    try {
+      ctx_.spare_exchanges.push_back(std::move(ex_));
+      return;
+    } catch (...) {
+      // No room for the spare: it is freed below.
+    }
+  }
+  ex_.reset();
 }
 
 int Channel::start() {
@@ -47,7 +72,7 @@ Channel::Expiry Channel::expiry(std::uint64_t now, bool sweep, std::uint64_t tim
   if (lingering_) return now >= linger_deadline_ ? Expiry::linger_over : Expiry::none;
   if (!sweep) return Expiry::none;
   if (!pipe_ && now - last_activity_ >= timeout_ms) return Expiry::idle;
-  if (head_started_ != 0 && conn_.reading_head() && now - head_started_ >= timeout_ms) {
+  if (head_started_ != 0 && ex_ && ex_->conn.reading_head() && now - head_started_ >= timeout_ms) {
     return Expiry::slow_head;
   }
   return Expiry::none;
@@ -56,10 +81,10 @@ Channel::Expiry Channel::expiry(std::uint64_t now, bool sweep, std::uint64_t tim
 void Channel::update_poll(bool exact) {
   if (closed_) return;
   int events = 0;
-  if (conn_.wants_read() || lingering_) events |= UV_READABLE;
+  if (!ex_ || ex_->conn.wants_read() || lingering_) events |= UV_READABLE;
   // While the application runs, a peer that closes is noticed without reading its bytes.
   if (pipe_ && !peer_eof_) events |= UV_DISCONNECT;
-  if (!out_.empty()) events |= UV_WRITABLE;
+  if (ex_ && !ex_->out.empty()) events |= UV_WRITABLE;
   if (!exact && events != 0 && poll_events_ > 0 && !peer_eof_) {
     // Readable and hang-up interest no longer wanted stays in the mask until it fires
     // (handle_events then asks for the exact mask): a keep-alive connection keeps one mask
@@ -101,7 +126,7 @@ void Channel::handle_events(int status, int events) {
   if (closed_) return;
   // An event of an interest kept lazily in the mask (see update_poll) was not wanted.
   bool unwanted = false;
-  if ((events & UV_READABLE) != 0 && conn_.wants_read()) {
+  if ((events & UV_READABLE) != 0 && (!ex_ || ex_->conn.wants_read())) {
     read_some();
   } else if ((events & UV_DISCONNECT) != 0 && pipe_) {
     // The peer closed (or reset) while its request runs; the response is still attempted.
@@ -120,15 +145,16 @@ void Channel::handle_events(int status, int events) {
 }
 
 void Channel::read_some() {
-  for (int i = 0; i < kReadsPerWakeup && conn_.wants_read(); ++i) {
+  for (int i = 0; i < kReadsPerWakeup && (!ex_ || ex_->conn.wants_read()); ++i) {
     ssize_t n = ::read(fd_.get(), ctx_.read_buffer.data(), ctx_.read_buffer.size());
     if (n > 0) {
       received_any_ = true;
       ctx_.bytes_received += static_cast<std::uint64_t>(n);
       if (ctx_.access_log && exchange_start_us_ == 0) exchange_start_us_ = now_us();
       last_activity_ = uv_now(ctx_.loop);
-      conn_.receive(std::string_view(ctx_.read_buffer.data(), static_cast<std::size_t>(n)));
-      if (!conn_.reading_head()) {
+      http::Connection& conn = exchange().conn;
+      conn.receive(std::string_view(ctx_.read_buffer.data(), static_cast<std::size_t>(n)));
+      if (!conn.reading_head()) {
         head_started_ = 0;
       } else if (head_started_ == 0) {
         head_started_ = last_activity_;
@@ -136,7 +162,11 @@ void Channel::read_some() {
       if (static_cast<std::size_t>(n) < ctx_.read_buffer.size()) break;
     } else if (n == 0) {
       peer_eof_ = true;
-      conn_.receive_eof();
+      if (!ex_) {
+        close_now();  // idle: nothing to answer
+        return;
+      }
+      ex_->conn.receive_eof();
       break;
     } else if (errno == EINTR) {
       continue;
@@ -150,14 +180,14 @@ void Channel::read_some() {
 }
 
 void Channel::dispatch() {
-  if (pipe_ || !conn_.has_request() || closed_) return;
-  auto request = conn_.take_request();
+  if (pipe_ || !ex_ || !ex_->conn.has_request() || closed_) return;
+  auto request = ex_->conn.take_request();
   pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark);
   pipe_->owner = this;
   ++ctx_.requests_in_flight;
   if (peer_eof_) pipe_->mark_peer_closed();
   ctx_.host->submit(*this, std::move(request), pipe_);
-  if (close_after_request_) conn_.close_after_response();
+  if (close_after_request_) ex_->conn.close_after_response();
 }
 
 void Channel::on_pipe_ready(work::ResponsePipe& pipe) noexcept {
@@ -176,33 +206,34 @@ void Channel::on_pipe_ready(work::ResponsePipe& pipe) noexcept {
 
 void Channel::apply(work::ResponseEvent& event) {
   using Kind = work::ResponseEvent::Kind;
+  http::Connection& conn = ex_->conn;  // a request runs, so the exchange is there
   switch (event.kind) {
     case Kind::start:
-      if (conn_.start_response(event.head)) {
+      if (conn.start_response(event.head)) {
         // The head passed WSGI's checks but not framing's (say, Content-Length "abc").
-        conn_.fail_response(500, "The server encountered an unexpected internal server error");
+        conn.fail_response(500, "The server encountered an unexpected internal server error");
         finish_request();
       }
       break;
     case Kind::bytes:
-      conn_.write_body(std::move(event.bytes));
+      conn.write_body(std::move(event.bytes));
       break;
     case Kind::shared:
-      conn_.write_shared(std::move(event.shared));
+      conn.write_shared(std::move(event.shared));
       break;
     case Kind::file:
-      conn_.write_file(std::move(event.file));
+      conn.write_file(std::move(event.file));
       break;
     case Kind::finish:
-      conn_.finish_response();
+      conn.finish_response();
       finish_request();
       break;
     case Kind::abort:
-      conn_.abort_response();
+      conn.abort_response();
       finish_request();
       break;
     case Kind::fail:
-      conn_.fail_response(event.status, event.bytes);
+      conn.fail_response(event.status, event.bytes);
       finish_request();
       break;
   }
@@ -226,33 +257,41 @@ void Channel::release_pipe() noexcept {
 }
 
 void Channel::log_responses(bool closing) {
-  if (logged_.empty() && !conn_.has_records()) return;
+  if (!ex_) return;
+  http::Connection& conn = ex_->conn;
+  std::vector<Exchange::LoggedResponse>& logged = ex_->logged;
+  if (logged.empty() && !conn.has_records()) return;
   std::uint64_t now = now_us();
-  for (http::ResponseRecord& r : conn_.take_records()) {
-    logged_.push_back(LoggedResponse{std::move(r), exchange_start_us_ ? exchange_start_us_ : now});
+  for (http::ResponseRecord& r : conn.take_records()) {
+    logged.push_back({std::move(r), exchange_start_us_ ? exchange_start_us_ : now});
     // The next request began already if its bytes wait (pipelining) or it runs.
-    exchange_start_us_ = conn_.buffered_input() > 0 || conn_.has_request() || pipe_ ? now : 0;
+    exchange_start_us_ = conn.buffered_input() > 0 || conn.has_request() || pipe_ ? now : 0;
   }
   std::size_t done = 0;
-  for (; done < logged_.size(); ++done) {
-    LoggedResponse& sent = logged_[done];
-    if (!closing && sent.response.output_end > written_) break;
+  for (; done < logged.size(); ++done) {
+    Exchange::LoggedResponse& sent = logged[done];
+    if (!closing && sent.response.output_end > ex_->written) break;
     core::AccessRecord& line = sent.response.record;
     line.time = std::chrono::system_clock::now();
     line.remote_addr = peer_.remote_addr;
     line.duration_us = now - sent.start_us;
     ctx_.access_log->submit(std::move(line));
   }
-  logged_.erase(logged_.begin(), logged_.begin() + static_cast<std::ptrdiff_t>(done));
+  logged.erase(logged.begin(), logged.begin() + static_cast<std::ptrdiff_t>(done));
 }
 
 void Channel::flush() {
   if (closed_) return;
-  for (auto& chunk : conn_.take_output()) out_.push(std::move(chunk));
-  if (!out_.empty()) {
-    WriteQueue::Result r = out_.flush(fd_.get());
+  if (!ex_) {
+    update_poll();
+    return;
+  }
+  Exchange& ex = *ex_;
+  for (auto& chunk : ex.conn.take_output()) ex.out.push(std::move(chunk));
+  if (!ex.out.empty()) {
+    WriteQueue::Result r = ex.out.flush(fd_.get());
     ctx_.bytes_sent += r.bytes;
-    written_ += r.bytes;
+    ex.written += r.bytes;
     if (r.bytes > 0) last_activity_ = uv_now(ctx_.loop);
     if (pipe_ && r.memory_bytes > 0) pipe_->sent(r.memory_bytes);
     if (r.error != 0) {
@@ -261,10 +300,11 @@ void Channel::flush() {
     }
   }
   if (ctx_.access_log) log_responses(false);
-  if (out_.empty() && conn_.closing() && !pipe_) {
+  if (ex.out.empty() && ex.conn.closing() && !pipe_) {
     begin_close();
     return;
   }
+  rest_if_idle();
   update_poll();
 }
 
@@ -304,7 +344,11 @@ void Channel::close_when_done() noexcept {
     close_after_request_ = true;
     return;
   }
-  conn_.close_after_response();
+  if (!ex_) {
+    begin_close();  // idle between requests: nothing to finish
+    return;
+  }
+  ex_->conn.close_after_response();
   try {
     flush();
   } catch (...) {
@@ -316,9 +360,9 @@ void Channel::close_now() noexcept {
   if (closed_) return;
   closed_ = true;
   release_pipe();
-  if (ctx_.access_log) {
+  if (ctx_.access_log && ex_) {
     try {
-      conn_.abandon();  // a response cut short is logged as it stands
+      ex_->conn.abandon();  // a response cut short is logged as it stands
       log_responses(true);
     } catch (...) {
       // Out of memory: the lines are lost, the connection still closes.

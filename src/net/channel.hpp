@@ -58,6 +58,29 @@ class ChannelHost {
   ChannelHost& operator=(const ChannelHost&) = default;
 };
 
+// What a channel holds only while it exchanges requests and responses: the protocol state
+// machine, the output waiting for the socket, and the access log's lines waiting for their
+// last byte to be sent. An idle keep-alive channel (nothing received, queued or running)
+// gives it back to its context's spares and takes one again when its next bytes arrive, so
+// ten thousand idle connections cost a few hundred bytes each, not a parser and buffers
+// each (nginx frees its request state at keep-alive the same way). A spare is at rest
+// (Connection::at_rest()), so it is as good as a new one for any channel of the context.
+struct Exchange {
+  Exchange(const http::ConnectionSettings& settings, http::DateSource& dates,
+           std::uint64_t outbuf_overflow)
+      : conn(settings, dates), out(outbuf_overflow, settings.parser.temp_dir) {}
+
+  struct LoggedResponse {
+    http::ResponseRecord response;
+    std::uint64_t start_us = 0;
+  };
+
+  http::Connection conn;
+  WriteQueue out;
+  std::vector<LoggedResponse> logged;  // recorded, waiting for their last byte to be sent
+  std::uint64_t written = 0;           // output bytes handed to the socket so far
+};
+
 // What every channel of a server shares (loop thread only).
 struct ChannelContext {
   uv_loop_t* loop = nullptr;
@@ -79,6 +102,11 @@ struct ChannelContext {
   // poll callbacks of channels (a channel spinning on an event it ignores shows here).
   std::uint64_t poll_changes = 0;
   std::uint64_t poll_wakeups = 0;
+  // Exchanges given back by idle channels, for the next channel that receives bytes (at
+  // most kSpareExchanges; a keep-alive request then allocates no exchange).
+  static constexpr std::size_t kSpareExchanges = 64;
+  std::vector<std::unique_ptr<Exchange>> spare_exchanges;
+  std::uint64_t exchanges_created = 0;  // loop thread only (tests count them)
 };
 
 class Channel {
@@ -124,12 +152,13 @@ class Channel {
   void finish_request();
   void release_pipe() noexcept;
   void log_responses(bool closing);
+  Exchange& exchange();          // the channel's exchange, taken from the spares or made
+  void rest_if_idle() noexcept;  // gives the exchange back when nothing is in progress
 
   ChannelContext& ctx_;
   core::UniqueFd fd_;
   work::Peer peer_;
-  http::Connection conn_;
-  WriteQueue out_;
+  std::unique_ptr<Exchange> ex_;  // null while idle; never null while pipe_ is set
   std::shared_ptr<work::ResponsePipe> pipe_;
   uv_poll_t poll_{};
   int poll_events_ = -1;  // the events uv_poll is started with; -1 = not started
@@ -141,16 +170,8 @@ class Channel {
   bool close_after_request_ = false;  // the server closes: serve the first request, then close
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;
-  std::uint64_t head_started_ = 0;  // when the head being read began (see expiry())
-
-  // The access log's view (only with ctx_.access_log).
-  struct LoggedResponse {
-    http::ResponseRecord response;
-    std::uint64_t start_us = 0;
-  };
-  std::vector<LoggedResponse> logged_;   // recorded, waiting for their last byte to be sent
-  std::uint64_t written_ = 0;            // output bytes handed to the socket so far
-  std::uint64_t exchange_start_us_ = 0;  // when the request being read began; 0: none
+  std::uint64_t head_started_ = 0;       // when the head being read began (see expiry())
+  std::uint64_t exchange_start_us_ = 0;  // when the request being read began (access log)
 };
 
 }  // namespace waitron::net

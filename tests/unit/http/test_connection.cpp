@@ -430,6 +430,36 @@ TEST_CASE("close_after_response: idle closes now, in-flight closes after its res
   CHECK(responding.conn.closing());
 }
 
+TEST_CASE("at rest: only between requests, with nothing received, running or waiting") {
+  Harness h;
+  CHECK(h.conn.at_rest());
+  h.conn.receive("\r\n");  // a leading empty line is part of the next message
+  CHECK_FALSE(h.conn.at_rest());
+  h.conn.receive("GET /a HTTP/1.1\r\n");
+  CHECK_FALSE(h.conn.at_rest());
+  h.conn.receive("\r\nGET /b HTTP/1.1\r\n\r\n");
+  h.take();
+  CHECK_FALSE(h.conn.at_rest());  // running
+  h.respond("200 OK", {{"Content-Length", "1"}}, "a");
+  CHECK_FALSE(h.conn.at_rest());  // /b is ready, and the output waits
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "1"}}, "b");
+  CHECK_FALSE(h.conn.at_rest());  // the output waits
+  CHECK(read_responses(h.out()).size() == 2);
+  CHECK(h.conn.at_rest());
+
+  // A response that ends the connection, and the peer's end, are never at rest.
+  h.conn.receive("GET /c HTTP/1.0\r\n\r\n");
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "1"}}, "c");
+  h.out();
+  CHECK(h.conn.closing());
+  CHECK_FALSE(h.conn.at_rest());
+  Harness ended;
+  ended.conn.receive_eof();
+  CHECK_FALSE(ended.conn.at_rest());
+}
+
 // Regressions from the review of the protocol engine.
 
 TEST_CASE("regression: a 1xx final status is refused, so no response desync can follow") {

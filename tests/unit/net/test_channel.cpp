@@ -270,6 +270,26 @@ TEST_CASE("a keep-alive connection keeps its poll mask from one request to the n
   CHECK(f.ctx.poll_changes <= 4);
 }
 
+TEST_CASE("an idle keep-alive connection gives its exchange back between requests") {
+  Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
+    respond(pipe, "200 OK", req.head.target);
+  });
+  f.run([&](int fd) {
+    for (int i = 0; i < 20; ++i) {
+      const std::string target = "/" + std::to_string(i);
+      send_all(fd, "GET " + target + " HTTP/1.1\r\n\r\n");
+      read_until(fd, "\r\n\r\n" + target);
+    }
+    ::shutdown(fd, SHUT_WR);
+    read_to_close(fd);
+  });
+  // One exchange served all 20 requests, and the channel held none while idle: when the
+  // client's end of stream came it had given it back to the spares (a channel keeping its
+  // exchange takes it to its grave).
+  CHECK(f.ctx.exchanges_created == 1);
+  CHECK(f.ctx.spare_exchanges.size() == 1);
+}
+
 TEST_CASE("regression: a client half-closing while its response waits does not spin the loop") {
   // The client stops reading a large response and shuts down its sending side. Its end of
   // stream stays readable; had the lazy mask kept readable and hang-up interest, a
