@@ -13,6 +13,8 @@ constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // Small writes are merged into one string chunk up to this size; larger ones
 // become chunks of their own.
 constexpr std::size_t kMergeLimit = 16 * 1024;
+// A response head's usual size at most (a larger one grows its string once).
+constexpr std::size_t kHeadRoom = 512;
 // Consumed input is erased once this much has accumulated in front of the unread part.
 constexpr std::size_t kCompactAt = 16 * 1024;
 // Bytes a client may send ahead while its request is served (pipelining); past this the
@@ -190,11 +192,18 @@ std::unique_ptr<IncomingRequest> Connection::take_request() {
 std::error_code Connection::start_response(const ResponseHead& head) {
   if (state_ != State::in_app) return std::make_error_code(std::errc::operation_not_permitted);
   if (close_after_) current_.keep_alive = false;  // announced in the head
+  // Room for the head and, when the body is small and its length known, for the body
+  // behind it: a small response costs one allocation.
   std::string bytes;
+  bytes.reserve(kHeadRoom);
   Framing framing;
   if (auto ec =
           frame_response(head, current_, settings_.ident, dates_.http_date(), framing, bytes)) {
     return ec;
+  }
+  if (framing.kind == Framing::Kind::content_length &&
+      bytes.size() + framing.content_length <= kMergeLimit) {
+    bytes.reserve(bytes.size() + static_cast<std::size_t>(framing.content_length));
   }
   framing_ = framing;
   current_status_ = status_code(head.status);
@@ -372,12 +381,17 @@ void Connection::emit(std::string_view bytes) {
 }
 
 void Connection::emit(std::string&& bytes) {
-  if (bytes.size() >= kMergeLimit) {
-    const std::size_t n = bytes.size();
-    push_output(std::move(bytes), n);
-  } else {
-    emit(std::string_view(bytes));
+  if (bytes.empty()) return;
+  if (bytes.size() < kMergeLimit && !output_.empty()) {
+    if (auto* last = std::get_if<std::string>(&output_.back());
+        last && last->size() + bytes.size() <= kMergeLimit) {
+      emitted_ += bytes.size();
+      last->append(bytes);
+      return;
+    }
   }
+  const std::size_t n = bytes.size();
+  push_output(std::move(bytes), n);  // nothing to merge with: moved, not copied
 }
 
 }  // namespace waitron::http

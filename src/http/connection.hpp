@@ -118,9 +118,15 @@ class Connection {
   // The connection is going away: a response in progress is recorded as it stands.
   void abandon();
 
-  // Output ready to send, in order.
+  // Output ready to send, in order: taken whole, or handed to `sink` chunk by chunk (the
+  // connection then keeps its room for the next response).
   [[nodiscard]] bool has_output() const noexcept { return !output_.empty(); }
-  [[nodiscard]] std::deque<OutputChunk> take_output() { return std::exchange(output_, {}); }
+  [[nodiscard]] std::vector<OutputChunk> take_output() { return std::exchange(output_, {}); }
+  template <typename Sink>
+  void drain_output(Sink&& sink) {
+    for (OutputChunk& chunk : output_) sink(std::move(chunk));
+    output_.clear();
+  }
   // Received bytes not parsed yet (bounded while a request is served).
   [[nodiscard]] std::size_t buffered_input() const noexcept { return input_.size() - input_pos_; }
 
@@ -188,7 +194,7 @@ class Connection {
   std::uint64_t body_sent_ = 0;
   bool warned_ = false;
 
-  std::deque<OutputChunk> output_;
+  std::vector<OutputChunk> output_;
   std::uint64_t emitted_ = 0;  // bytes ever put in output_
 
   // The request being answered (record_responses only; null otherwise, so an unlogged

@@ -1,6 +1,7 @@
 #include "http/response_head.hpp"
 
-#include <algorithm>
+#include <charconv>
+#include <vector>
 
 #include "http/rfc9110.hpp"
 
@@ -8,18 +9,66 @@ namespace waitron::http {
 
 namespace {
 
-// waitress's header-name normalisation: each '-'-separated part capitalised,
-// the rest lower-cased.
-std::string capitalise(std::string_view name) {
-  std::string out(name);
+// waitress's header-name normalisation: each '-'-separated part capitalised, the rest
+// lower-cased. Most applications already spell names so; those are not copied.
+bool is_capitalised(std::string_view name) noexcept {
   bool start = true;
-  for (char& c : out) {
-    if (start && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    if (!start && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  for (char c : name) {
+    if (start && c >= 'a' && c <= 'z') return false;
+    if (!start && c >= 'A' && c <= 'Z') return false;
     start = c == '-';
   }
-  return out;
+  return true;
 }
+
+void capitalise_into(std::string_view name, std::string& out) {
+  bool start = true;
+  for (char c : name) {
+    if (start && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+    if (!start && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    out.push_back(c);
+    start = c == '-';
+  }
+}
+
+// One field line of the head, viewing bytes that outlive frame_response()'s call.
+struct Line {
+  std::string_view name;
+  std::string_view value;
+};
+
+// The lines of a head: up to kInline on the stack (a response head almost always), more on
+// the heap.
+class Lines {
+ public:
+  explicit Lines(std::size_t capacity) {
+    if (capacity > kInline) {
+      heap_.resize(capacity);
+      data_ = heap_.data();
+    }
+  }
+  void push(std::string_view name, std::string_view value) noexcept {
+    data_[size_++] = Line{name, value};
+  }
+  // By name, stable (waitress sorts its response headers), by insertion: a head has few.
+  void sort() noexcept {
+    for (std::size_t i = 1; i < size_; ++i) {
+      Line line = data_[i];
+      std::size_t j = i;
+      for (; j > 0 && line.name < data_[j - 1].name; --j) data_[j] = data_[j - 1];
+      data_[j] = line;
+    }
+  }
+  [[nodiscard]] const Line* begin() const noexcept { return data_; }
+  [[nodiscard]] const Line* end() const noexcept { return data_ + size_; }
+
+ private:
+  static constexpr std::size_t kInline = 16;
+  Line inline_[kInline];
+  std::vector<Line> heap_;
+  Line* data_ = inline_;
+  std::size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -42,8 +91,10 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
   // one and pair the next response with this request. waitron refuses it as a final status.
   if (code < 200) return std::make_error_code(std::errc::invalid_argument);
 
-  std::vector<Field> fields;
-  fields.reserve(response.fields.size() + 5);
+  // The application's fields, at most four of the server's, and a Content-Length value.
+  Lines lines(response.fields.size() + 4);
+  std::string capitalised;  // names the application did not spell as waitress sends them
+  std::size_t to_capitalise = 0;
   std::optional<std::uint64_t> app_length;
   bool has_server = false;
   bool has_date = false;
@@ -57,8 +108,26 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
     }
     has_server = has_server || iequals(f.name, "server");
     has_date = has_date || iequals(f.name, "date");
-    fields.push_back(Field{capitalise(f.name), f.value});
+    if (!is_capitalised(f.name)) to_capitalise += f.name.size();
   }
+  // Reserved whole first, so the views into it stay valid.
+  capitalised.reserve(to_capitalise);
+  for (const Field& f : response.fields) {
+    if (iequals(f.name, "content-length")) continue;
+    if (is_capitalised(f.name)) {
+      lines.push(f.name, f.value);
+    } else {
+      std::size_t at = capitalised.size();
+      capitalise_into(f.name, capitalised);
+      lines.push(std::string_view(capitalised).substr(at), f.value);
+    }
+  }
+
+  char length_digits[24];
+  auto length_text = [&](std::uint64_t n) {
+    auto [end, ec] = std::to_chars(length_digits, length_digits + sizeof length_digits, n);
+    return std::string_view(length_digits, static_cast<std::size_t>(end - length_digits));
+  };
 
   // RFC 9112 §6.3: HEAD, 204 and 304 responses end with their head.
   // waitress sends a HEAD response's body if the app writes one; waitron
@@ -67,16 +136,14 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
   bool bodiless = request.is_head_method() || code == 204 || code == 304;
   if (bodiless) {
     framing.kind = Framing::Kind::none;
-    if (app_length && !strip_length) {
-      fields.push_back(Field{"Content-Length", std::to_string(*app_length)});
-    }
+    if (app_length && !strip_length) lines.push("Content-Length", length_text(*app_length));
   } else if (app_length) {
     framing.kind = Framing::Kind::content_length;
     framing.content_length = *app_length;
-    fields.push_back(Field{"Content-Length", std::to_string(*app_length)});
+    lines.push("Content-Length", length_text(*app_length));
   } else if (request.version_minor == 1) {
     framing.kind = Framing::Kind::chunked;
-    fields.push_back(Field{"Transfer-Encoding", "chunked"});
+    lines.push("Transfer-Encoding", "chunked");
   } else {
     framing.kind = Framing::Kind::close_delimited;
     keep_alive = false;
@@ -85,26 +152,28 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
 
   if (ident) {
     // waitress: the app's own Server field wins and the server adds Via.
-    fields.push_back(Field{has_server ? "Via" : "Server", *ident});
+    lines.push(has_server ? "Via" : "Server", *ident);
   }
-  if (!has_date) fields.push_back(Field{"Date", std::string(date)});
+  if (!has_date) lines.push("Date", date);
   // RFC 9112 §9.3: HTTP/1.0 persistence is announced with keep-alive (waitress
   // spells it "Keep-Alive"); an HTTP/1.1 connection is announced closing.
   if (request.version_minor == 0) {
-    fields.push_back(Field{"Connection", keep_alive ? "Keep-Alive" : "close"});
+    lines.push("Connection", keep_alive ? "Keep-Alive" : "close");
   } else if (!keep_alive) {
-    fields.push_back(Field{"Connection", "close"});
+    lines.push("Connection", "close");
   }
-  std::stable_sort(fields.begin(), fields.end(),
-                   [](const Field& a, const Field& b) { return a.name < b.name; });
+  lines.sort();
 
+  std::size_t size = 9 + response.status.size() + 2 + 2;
+  for (const Line& l : lines) size += l.name.size() + 2 + l.value.size() + 2;
+  out.reserve(out.size() + size);
   out.append(request.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
   out.append(response.status);
   out.append("\r\n");
-  for (const Field& f : fields) {
-    out.append(f.name);
+  for (const Line& l : lines) {
+    out.append(l.name);
     out.append(": ");
-    out.append(f.value);
+    out.append(l.value);
     out.append("\r\n");
   }
   out.append("\r\n");

@@ -287,7 +287,7 @@ void Channel::flush() {
     return;
   }
   Exchange& ex = *ex_;
-  for (auto& chunk : ex.conn.take_output()) ex.out.push(std::move(chunk));
+  ex.conn.drain_output([&](http::OutputChunk&& chunk) { ex.out.push(std::move(chunk)); });
   if (!ex.out.empty()) {
     WriteQueue::Result r = ex.out.flush(fd_.get());
     ctx_.bytes_sent += r.bytes;

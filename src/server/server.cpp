@@ -291,11 +291,9 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   // --- channels ------------------------------------------------------------------------
   void submit(net::Channel& channel, std::unique_ptr<http::IncomingRequest> request,
               std::shared_ptr<work::ResponsePipe> pipe) override {
-    auto shared = std::shared_ptr<http::IncomingRequest>(std::move(request));
-    work->submit([this, shared, pipe = std::move(pipe), peer = channel.peer()]() mutable {
-      std::unique_ptr<http::IncomingRequest> owned(new http::IncomingRequest(std::move(*shared)));
-      shared.reset();
-      work::run_task(*app, std::move(owned), std::move(pipe), task, std::move(peer));
+    work->submit([this, request = std::move(request), pipe = std::move(pipe),
+                  peer = channel.peer()]() mutable {
+      work::run_task(*app, std::move(request), std::move(pipe), task, std::move(peer));
     });
   }
 

@@ -11,6 +11,9 @@ void ResponsePipe::push(ResponseEvent event) {
     if (disconnected_.load()) return;
     if (event.kind == ResponseEvent::Kind::bytes) pending_bytes_ += event.bytes.size();
     if (event.kind == ResponseEvent::Kind::shared) pending_bytes_ += event.shared.bytes.size();
+    // A response is usually a start, a body and a finish: room for those at once, not three
+    // reallocations.
+    if (events_.capacity() == 0) events_.reserve(4);
     events_.push_back(std::move(event));
     first = !scheduled_;
     scheduled_ = true;

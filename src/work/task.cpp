@@ -1,6 +1,7 @@
 #include "work/task.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <utility>
@@ -95,7 +96,9 @@ class RequestBodyReader final : public BodyReader {
 
 // The request as the App sees it. The environ, the header list and PATH_INFO are built on
 // first use (a native App that reads only path() and a header never builds the environ's
-// map); std::call_once keeps the const accessors safe from any thread.
+// map). Each is built under a mutex and published by an atomic flag, which keeps the const
+// accessors safe from any thread; std::call_once would cost a futex wake-up system call per
+// request (glibc's pthread_once wakes possible waiters after every first call).
 class TaskRequest final : public Request {
  public:
   TaskRequest(std::shared_ptr<http::IncomingRequest> req, const TaskSettings& settings,
@@ -109,14 +112,14 @@ class TaskRequest final : public Request {
   std::string_view method() const override { return req_.head.method; }
   std::string_view target() const override { return req_.head.target; }
   std::string_view path() const override {
-    std::call_once(path_once_,
-                   [this] { path_ = path_info(req_.head.target, settings_.environ.url_prefix); });
+    once(path_built_,
+         [this] { path_ = path_info(req_.head.target, settings_.environ.url_prefix); });
     return path_;
   }
   std::string_view query() const override { return http::split_target(req_.head.target).query; }
   int http_minor() const override { return req_.head.version_minor; }
   const std::vector<Header>& headers() const override {
-    std::call_once(headers_once_, [this] {
+    once(headers_built_, [this] {
       headers_.reserve(req_.head.fields.size());
       for (auto& f : req_.head.fields) headers_.push_back(Header{f.name, f.value});
     });
@@ -127,7 +130,7 @@ class TaskRequest final : public Request {
     return std::nullopt;
   }
   const Environ& environ() const override {
-    std::call_once(environ_once_, [this] {
+    once(environ_built_, [this] {
       environ_ =
           build_environ(req_.head, req_.stream ? std::nullopt : std::optional(req_.body_length),
                         settings_.environ, peer_);
@@ -146,7 +149,18 @@ class TaskRequest final : public Request {
   const Peer& peer_;
   const ResponsePipe& pipe_;
   RequestBodyReader body_;
-  mutable std::once_flag environ_once_, headers_once_, path_once_;
+  // Runs build() unless `built` is set, then sets it; any thread.
+  template <typename Build>
+  void once(std::atomic<bool>& built, Build&& build) const {
+    if (built.load(std::memory_order_acquire)) return;
+    std::lock_guard lock(build_mutex_);
+    if (built.load(std::memory_order_relaxed)) return;
+    build();
+    built.store(true, std::memory_order_release);
+  }
+
+  mutable std::mutex build_mutex_;
+  mutable std::atomic<bool> environ_built_{false}, headers_built_{false}, path_built_{false};
   mutable Environ environ_;
   mutable std::vector<Header> headers_;
   mutable std::string path_;

@@ -37,16 +37,7 @@ int WorkQueue::start() {
   return 0;
 }
 
-void WorkQueue::submit(std::function<void()> job) {
-  if (inline_mode()) {
-    // Inline mode: the job runs now, on the loop thread; its response events wait in
-    // ready_ for on_check, so the caller is never re-entered.
-    loop_thread_.store(std::this_thread::get_id());
-    busy_.store(1);
-    job();  // jobs are noexcept wrappers (see task.cpp)
-    busy_.store(0);
-    return;
-  }
+void WorkQueue::enqueue(Job job) {
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(std::move(job));
@@ -57,7 +48,7 @@ void WorkQueue::submit(std::function<void()> job) {
 
 void WorkQueue::run_thread() {
   for (;;) {
-    std::function<void()> job;
+    Job job;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
@@ -92,17 +83,18 @@ void WorkQueue::notify(std::shared_ptr<ResponsePipe> pipe) {
 void WorkQueue::deliver_ready() noexcept {
   // Delivering a pipe can start the next pipelined request, which (inline) pushes again:
   // repeat until nothing is ready. Pipelining is bounded by the connection's lookahead.
+  // The two vectors trade places, so neither side allocates once both have grown.
   for (;;) {
-    std::vector<std::shared_ptr<ResponsePipe>> ready;
     {
       std::lock_guard lock(ready_mutex_);
-      ready.swap(ready_);
+      delivering_.swap(ready_);
     }
-    if (ready.empty()) {
+    if (delivering_.empty()) {
       if (idle_open_) uv_idle_stop(&idle_);
       return;
     }
-    for (auto& pipe : ready) on_ready_(std::move(pipe));
+    for (auto& pipe : delivering_) on_ready_(std::move(pipe));
+    delivering_.clear();
   }
 }
 

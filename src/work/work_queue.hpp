@@ -27,6 +27,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "work/response_pipe.hpp"
@@ -44,8 +46,44 @@ class WorkQueue final : public PipeNotifier {
 
   // Initialises the uv_async_t and starts the threads. Returns a libuv error or 0.
   int start();
-  // Queues a job for an application thread.
-  void submit(std::function<void()> job);
+  // A queued job: any callable taking no argument, moved in (it may own its request, so it
+  // need not be copyable as std::function requires); one allocation.
+  class Job {
+   public:
+    Job() = default;
+    template <typename F>
+    explicit Job(F&& f) : impl_(std::make_unique<Impl<std::decay_t<F>>>(std::forward<F>(f))) {}
+    void operator()() { impl_->run(); }
+
+   private:
+    struct Base {
+      virtual ~Base() = default;
+      virtual void run() = 0;
+    };
+    template <typename F>
+    struct Impl final : Base {
+      explicit Impl(F&& fn) : f(std::move(fn)) {}
+      explicit Impl(const F& fn) : f(fn) {}
+      void run() override { f(); }
+      F f;
+    };
+    std::unique_ptr<Base> impl_;
+  };
+
+  // Runs `job` (a callable; must not throw, see task.cpp) on an application thread, or at
+  // once in inline mode, where it is neither copied nor allocated.
+  template <typename F>
+  void submit(F&& job) {
+    if (inline_mode()) {
+      // Its response events wait in ready_ for on_check, so the caller is never re-entered.
+      loop_thread_.store(std::this_thread::get_id());
+      busy_.store(1);
+      job();
+      busy_.store(0);
+      return;
+    }
+    enqueue(Job(std::forward<F>(job)));
+  }
   void notify(std::shared_ptr<ResponsePipe> pipe) override;
   // Joins the threads once the queued jobs have run. Call when no job is in flight.
   void stop();
@@ -60,6 +98,7 @@ class WorkQueue final : public PipeNotifier {
   static void on_async(uv_async_t* handle) noexcept;
   static void on_check(uv_check_t* handle) noexcept;
   void deliver_ready() noexcept;
+  void enqueue(Job job);
   void run_thread();
 
   uv_loop_t* loop_;
@@ -79,7 +118,7 @@ class WorkQueue final : public PipeNotifier {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::function<void()>> jobs_;
+  std::deque<Job> jobs_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::atomic<std::uint64_t> queued_{0};
@@ -87,6 +126,7 @@ class WorkQueue final : public PipeNotifier {
 
   std::mutex ready_mutex_;
   std::vector<std::shared_ptr<ResponsePipe>> ready_;
+  std::vector<std::shared_ptr<ResponsePipe>> delivering_;  // loop thread: swapped with ready_
 };
 
 }  // namespace waitron::work

@@ -32,7 +32,7 @@ inline std::string read_all(const core::Buffer& b) {
 }
 
 // Reads the bytes of output chunks, file regions included.
-inline std::string flatten(std::deque<http::OutputChunk>&& chunks) {
+inline std::string flatten(std::vector<http::OutputChunk>&& chunks) {
   std::string out;
   for (auto& c : chunks) {
     if (auto* s = std::get_if<std::string>(&c)) {
