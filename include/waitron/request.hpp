@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,6 +102,13 @@ class Request {
   // The first field named `name` (ASCII case-insensitive).
   [[nodiscard]] virtual std::optional<std::string_view> header(std::string_view name) const = 0;
   [[nodiscard]] virtual const Environ& environ() const = 0;
+  // Calls visit(key, value) once for each variable of environ(), in no set order. The
+  // server's own requests do it without building environ()'s map (the WSGI bridge builds
+  // its dict so); by default it walks environ(). The views last for the call only.
+  using EnvironVisitor = std::function<void(std::string_view key, std::string_view value)>;
+  virtual void visit_environ(const EnvironVisitor& visit) const {
+    for (const auto& [key, value] : environ()) visit(key, value);
+  }
   // The peer: an IP address and port for TCP; "localhost" and no port for a Unix socket.
   // Behind a trusted proxy, the client the proxy headers name (REMOTE_ADDR and REMOTE_PORT;
   // no port when the forwarded one is not a number).

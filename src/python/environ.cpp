@@ -2,6 +2,10 @@
 
 #include "python/bridge_types.hpp"
 
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
 namespace waitron::python {
 
 namespace {
@@ -30,11 +34,42 @@ PyType_Slot check_slots[] = {
 PyType_Spec check_spec = {"waitron._waitron.ClientDisconnectedCheck", sizeof(DisconnectCheck), 0,
                           Py_TPFLAGS_DEFAULT, check_slots};
 
-bool set(PyObject* dict, const char* key, PyObject* value_new_ref) {
-  if (!value_new_ref) return false;
-  int rc = PyDict_SetItemString(dict, key, value_new_ref);
-  Py_DECREF(value_new_ref);
-  return rc == 0;
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+// The environ's keys as interned Python strings, made once each: a request's dict is
+// filled with ready keys (their hashes cached) instead of making and interning a string per
+// key. Header names are the client's choice, so the cache stops growing at kMaxKeys; later
+// names get a fresh string each time. Module lifetime; the GIL guards it.
+constexpr std::size_t kMaxKeys = 512;
+
+PyRef environ_key(std::string_view key) {
+  static auto* cache = new std::unordered_map<std::string, PyObject*, KeyHash, std::equal_to<>>();
+  if (auto it = cache->find(key); it != cache->end()) return PyRef::borrow(it->second);
+  PyObject* made = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
+  if (!made) return PyRef();
+  if (cache->size() >= kMaxKeys) return PyRef::steal(made);
+  PyUnicode_InternInPlace(&made);
+  try {
+    cache->emplace(std::string(key), made);  // the cache keeps this reference
+  } catch (...) {
+    return PyRef::steal(made);
+  }
+  return PyRef::borrow(made);
+}
+
+bool set(PyObject* dict, std::string_view key, PyObject* value) {
+  PyRef k = environ_key(key);
+  return k && value && PyDict_SetItem(dict, k.get(), value) == 0;
+}
+
+bool set_new(PyObject* dict, std::string_view key, PyObject* value_new_ref) {
+  PyRef v = PyRef::steal(value_new_ref);
+  return set(dict, key, v.get());
 }
 
 }  // namespace
@@ -59,31 +94,32 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
                         const std::string& url_scheme, PyObject* input, PyObject* check) {
   PyRef env = PyRef::steal(PyDict_New());
   if (!env) return nullptr;
-  for (const auto& [key, value] : request.environ()) {
-    PyRef v = PyRef::steal(
+  bool ok = true;
+  bool has_software = false;
+  request.visit_environ([&](std::string_view key, std::string_view value) {
+    if (!ok) return;
+    has_software = has_software || key == "SERVER_SOFTWARE";
+    ok = set_new(
+        env.get(), key,
         PyUnicode_DecodeLatin1(value.data(), static_cast<Py_ssize_t>(value.size()), nullptr));
-    if (!v || PyDict_SetItemString(env.get(), key.c_str(), v.get()) < 0) return nullptr;
-  }
+  });
+  if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.
-  if (!request.environ().count("SERVER_SOFTWARE") &&
-      PyDict_SetItemString(env.get(), "SERVER_SOFTWARE", Py_None) < 0) {
-    return nullptr;
-  }
-  PyObject* sys_stderr = PySys_GetObject("stderr");  // borrowed
-  bool ok =
-      set(env.get(), "wsgi.version", Py_BuildValue("(ii)", 1, 0)) &&
-      set(env.get(), "wsgi.url_scheme",
-          PyUnicode_DecodeLatin1(url_scheme.data(), static_cast<Py_ssize_t>(url_scheme.size()),
-                                 nullptr)) &&
-      PyDict_SetItemString(env.get(), "wsgi.input", input) == 0 &&
-      PyDict_SetItemString(env.get(), "wsgi.errors", sys_stderr ? sys_stderr : Py_None) == 0 &&
-      PyDict_SetItemString(env.get(), "wsgi.multithread", Py_True) == 0 &&
-      PyDict_SetItemString(env.get(), "wsgi.multiprocess", Py_False) == 0 &&
-      PyDict_SetItemString(env.get(), "wsgi.run_once", Py_False) == 0 &&
-      PyDict_SetItemString(env.get(), "wsgi.file_wrapper", types.file_wrapper) == 0 &&
-      PyDict_SetItemString(env.get(), "wsgi.input_terminated", Py_True) == 0 &&
-      PyDict_SetItemString(env.get(), "waitron.client_disconnected", check) == 0 &&
-      PyDict_SetItemString(env.get(), "waitress.client_disconnected", check) == 0;
+  if (!has_software && !set(env.get(), "SERVER_SOFTWARE", Py_None)) return nullptr;
+  static PyObject* version = Py_BuildValue("(ii)", 1, 0);  // module lifetime
+  PyObject* sys_stderr = PySys_GetObject("stderr");        // borrowed
+  ok = set(env.get(), "wsgi.version", version) &&
+       set_new(env.get(), "wsgi.url_scheme",
+               PyUnicode_DecodeLatin1(url_scheme.data(), static_cast<Py_ssize_t>(url_scheme.size()),
+                                      nullptr)) &&
+       set(env.get(), "wsgi.input", input) &&
+       set(env.get(), "wsgi.errors", sys_stderr ? sys_stderr : Py_None) &&
+       set(env.get(), "wsgi.multithread", Py_True) &&
+       set(env.get(), "wsgi.multiprocess", Py_False) && set(env.get(), "wsgi.run_once", Py_False) &&
+       set(env.get(), "wsgi.file_wrapper", types.file_wrapper) &&
+       set(env.get(), "wsgi.input_terminated", Py_True) &&
+       set(env.get(), "waitron.client_disconnected", check) &&
+       set(env.get(), "waitress.client_disconnected", check);
   return ok ? env.release() : nullptr;
 }
 

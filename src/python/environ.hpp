@@ -1,6 +1,7 @@
 // The WSGI environ of one request (PEP 3333, waitress-behaviour.md §4.10), built on the
-// application thread with the GIL held from the plain strings of Request::environ() (the
-// CGI keys as waitress sets them), decoded as latin-1, plus the wsgi.* keys, wsgi.input,
+// application thread with the GIL held from the variables of Request::visit_environ() (the
+// CGI keys as waitress sets them, under interned keys made once), decoded as latin-1, plus
+// the wsgi.* keys, wsgi.input,
 // and the client-disconnected callables under both "waitron.client_disconnected" and
 // "waitress.client_disconnected".
 #pragma once

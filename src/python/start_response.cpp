@@ -84,8 +84,15 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
   PyObject* headers = nullptr;
   PyObject* exc_info = Py_None;
   static const char* keywords[] = {"status", "headers", "exc_info", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response",
-                                   const_cast<char**>(keywords), &status, &headers, &exc_info)) {
+  Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+  if (kwargs == nullptr && (nargs == 2 || nargs == 3)) {
+    // The usual call, positional: no argument parser.
+    status = PyTuple_GET_ITEM(args, 0);
+    headers = PyTuple_GET_ITEM(args, 1);
+    if (nargs == 3) exc_info = PyTuple_GET_ITEM(args, 2);
+  } else if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response",
+                                          const_cast<char**>(keywords), &status, &headers,
+                                          &exc_info)) {
     return nullptr;
   }
   Callable* self = self_of(o);

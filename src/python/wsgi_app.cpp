@@ -85,7 +85,9 @@ bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) 
   }
   // waitress: a result whose len() is 1 gets a Content-Length from its only chunk.
   Py_ssize_t length = -1;
-  if (PyObject_HasAttrString(result, "__len__")) {
+  if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
+    length = PySequence_Fast_GET_SIZE(result);  // the usual result: no attribute lookup
+  } else if (PyObject_HasAttrString(result, "__len__")) {
     length = PyObject_Length(result);
     if (length < 0) PyErr_Clear();
   }
@@ -119,7 +121,9 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
   // not be called with an exception pending: it would clear it).
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   PyErr_Fetch(&type, &value, &tb);
-  if (PyObject_HasAttrString(result.get(), "close")) {
+  // A list or tuple has no close(): the usual result skips the lookup.
+  bool plain = PyList_CheckExact(result.get()) || PyTuple_CheckExact(result.get());
+  if (!plain && PyObject_HasAttrString(result.get(), "close")) {
     PyRef closed = PyRef::steal(PyObject_CallMethod(result.get(), "close", nullptr));
     if (!closed) {
       if (type)

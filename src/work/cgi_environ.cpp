@@ -24,42 +24,97 @@ std::string path_info(std::string_view target, std::string_view url_prefix) {
   return path;
 }
 
+namespace {
+
+// Which variable a field gives: CONTENT_LENGTH, CONTENT_TYPE, HTTP_ and its name, or none
+// (Transfer-Encoding, decoded here and never passed on; a chunked body's Content-Length,
+// whose decoded length is set apart).
+enum class KeyKind { none, content_length, content_type, http };
+
+KeyKind key_kind(const http::Field& f, bool chunked) {
+  if (http::iequals(f.name, "content-length")) {
+    return chunked ? KeyKind::none : KeyKind::content_length;
+  }
+  if (http::iequals(f.name, "content-type")) return KeyKind::content_type;
+  if (http::iequals(f.name, "transfer-encoding")) return KeyKind::none;
+  return KeyKind::http;
+}
+
+char key_char(char c) {
+  return c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+}
+
+// Two fields of kind http name the same variable ("X-Forwarded-For", "x_forwarded_for").
+bool same_http_key(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (key_char(a[i]) != key_char(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void visit_environ(const http::RequestHead& head, std::optional<std::uint64_t> body_length,
+                   const EnvironSettings& settings, const Peer& peer,
+                   const Request::EnvironVisitor& visit) {
+  visit("REQUEST_METHOD", head.method);
+  visit("SCRIPT_NAME", settings.url_prefix);
+  visit("PATH_INFO", path_info(head.target, settings.url_prefix));
+  visit("QUERY_STRING", http::split_target(head.target).query);
+  visit("REQUEST_URI", head.target);
+  visit("SERVER_NAME", settings.server_name);
+  visit("SERVER_PORT", peer.server_port);
+  visit("SERVER_PROTOCOL", head.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1");
+  if (settings.ident) visit("SERVER_SOFTWARE", *settings.ident);
+  visit("REMOTE_ADDR", peer.remote_addr);
+  visit("REMOTE_HOST", peer.remote_addr);
+  // waitress gives str(None) for a Unix socket's port.
+  visit("REMOTE_PORT", peer.remote_port ? std::to_string(*peer.remote_port) : "None");
+  visit("wsgi.url_scheme", settings.url_scheme);
+
+  const std::vector<http::Field>& fields = head.fields;
+  auto same = [&](std::size_t i, KeyKind kind, std::size_t j) {
+    KeyKind other = key_kind(fields[j], head.chunked);
+    return other == kind &&
+           (kind != KeyKind::http || same_http_key(fields[i].name, fields[j].name));
+  };
+  std::string key, joined;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    KeyKind kind = key_kind(fields[i], head.chunked);
+    if (kind == KeyKind::none) continue;
+    // A variable named by several fields is given once, at its first field, with their
+    // values joined in order (a request has few fields: a scan is cheaper than a map).
+    bool given = false;
+    for (std::size_t j = 0; j < i && !given; ++j) given = same(i, kind, j);
+    if (given) continue;
+    if (kind == KeyKind::content_length) {
+      key = "CONTENT_LENGTH";
+    } else if (kind == KeyKind::content_type) {
+      key = "CONTENT_TYPE";
+    } else {
+      key = "HTTP_";
+      for (char c : fields[i].name) key.push_back(key_char(c));
+    }
+    std::string_view value = fields[i].value;
+    for (std::size_t j = i + 1; j < fields.size(); ++j) {
+      if (!same(i, kind, j)) continue;
+      if (value.data() != joined.data()) joined = value;
+      joined.append(", ").append(fields[j].value);
+      value = joined;
+    }
+    visit(key, value);
+  }
+  if (head.chunked && body_length) visit("CONTENT_LENGTH", std::to_string(*body_length));
+}
+
 Environ build_environ(const http::RequestHead& head, std::optional<std::uint64_t> body_length,
                       const EnvironSettings& settings, const Peer& peer) {
   Environ env;
-  env["REQUEST_METHOD"] = head.method;
-  env["SCRIPT_NAME"] = settings.url_prefix;
-  env["PATH_INFO"] = path_info(head.target, settings.url_prefix);
-  env["QUERY_STRING"] = std::string(http::split_target(head.target).query);
-  env["REQUEST_URI"] = head.target;
-  env["SERVER_NAME"] = settings.server_name;
-  env["SERVER_PORT"] = peer.server_port;
-  env["SERVER_PROTOCOL"] = head.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
-  if (settings.ident) env["SERVER_SOFTWARE"] = *settings.ident;
-  env["REMOTE_ADDR"] = peer.remote_addr;
-  env["REMOTE_HOST"] = peer.remote_addr;
-  // waitress gives str(None) for a Unix socket's port.
-  env["REMOTE_PORT"] = peer.remote_port ? std::to_string(*peer.remote_port) : "None";
-  env["wsgi.url_scheme"] = settings.url_scheme;
-  for (const http::Field& f : head.fields) {
-    std::string key;
-    if (http::iequals(f.name, "content-length")) {
-      // A chunked body's decoded length is set below.
-      if (head.chunked) continue;
-      key = "CONTENT_LENGTH";
-    } else if (http::iequals(f.name, "content-type")) {
-      key = "CONTENT_TYPE";
-    } else if (http::iequals(f.name, "transfer-encoding")) {
-      continue;  // decoded here; never passed on (HTTP/1.1 only reaches this point)
-    } else {
-      key = "HTTP_";
-      for (char c : f.name)
-        key.push_back(c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c);
-    }
-    auto [it, inserted] = env.try_emplace(std::move(key), f.value);
-    if (!inserted) it->second.append(", ").append(f.value);
-  }
-  if (head.chunked && body_length) env["CONTENT_LENGTH"] = std::to_string(*body_length);
+  visit_environ(head, body_length, settings, peer,
+                [&](std::string_view key, std::string_view value) {
+                  env.insert_or_assign(std::string(key), std::string(value));
+                });
   return env;
 }
 

@@ -1,7 +1,7 @@
 // The CGI variables of a request, exactly as waitress puts them in a WSGI environ
 // (waitress-behaviour.md §4.10), and wsgi.url_scheme, as plain strings. The native Request exposes
-// them as environ(); the Python bridge turns the same map into the WSGI dict. Pure function; any
-// thread.
+// them as environ(); the Python bridge builds the WSGI dict from the same variables through
+// visit_environ(). Pure functions; any thread.
 #pragma once
 
 #include <cstdint>
@@ -35,5 +35,11 @@ std::string path_info(std::string_view target, std::string_view url_prefix);
 // while a streamed chunked body is still arriving (CONTENT_LENGTH is then absent).
 Environ build_environ(const http::RequestHead& head, std::optional<std::uint64_t> body_length,
                       const EnvironSettings& settings, const Peer& peer);
+
+// The same variables, each handed to `visit` once (fields that name the same variable
+// already joined with ", "), without building a map.
+void visit_environ(const http::RequestHead& head, std::optional<std::uint64_t> body_length,
+                   const EnvironSettings& settings, const Peer& peer,
+                   const Request::EnvironVisitor& visit);
 
 }  // namespace waitron::work

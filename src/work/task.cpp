@@ -137,6 +137,10 @@ class TaskRequest final : public Request {
     });
     return environ_;
   }
+  void visit_environ(const EnvironVisitor& visit) const override {
+    work::visit_environ(req_.head, req_.stream ? std::nullopt : std::optional(req_.body_length),
+                        settings_.environ, peer_, visit);
+  }
   std::string_view remote_addr() const override { return peer_.remote_addr; }
   std::optional<std::uint16_t> remote_port() const override { return peer_.remote_port; }
   BodyReader& body() override { return body_; }

@@ -225,12 +225,19 @@ def test_get_environment_clears_headers_if_untrusted_proxy():
 
 
 def test_defaults_clear_all_six_headers():
+    # No trusted proxy and no logging: the middleware's fast path.
     inner, app = middleware()
     headers = {name: "x" for name in PROXY_HEADERS}
+    headers["X_FORWARDED_OTHER"] = "kept"
     response = call(app, headers=headers)
     assert response.status == "200 OK"
     for name in PROXY_HEADERS:
         assert "HTTP_" + name not in inner.environ
+    assert inner.environ["HTTP_X_FORWARDED_OTHER"] == "kept"
+    # A request without any of them passes untouched.
+    response = call(app, headers={"X_FOO": "bar"})
+    assert response.status == "200 OK"
+    assert inner.environ["HTTP_X_FOO"] == "bar"
 
 
 def test_log_untrusted_lists_every_removed_header():

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include "work/cgi_environ.hpp"
 
 using namespace waitron;
@@ -86,4 +88,39 @@ TEST_CASE("PATH_INFO: leading slashes collapse; url_prefix hit, miss and exact")
   EnvironSettings s;
   s.url_prefix = "/app";
   CHECK(build_environ(head("GET", "/apple", {}), 0, s, tcp_peer())["SCRIPT_NAME"] == "/app");
+}
+
+TEST_CASE("visit_environ gives each variable once, joined as environ() joins them") {
+  auto h = head("POST", "/p?q",
+                {{"X-Forwarded-For", "a"},
+                 {"Content-Length", "3"},
+                 {"x_forwarded_for", "b"},  // the same variable, spelled with underscores
+                 {"Accept", "x"},
+                 {"X-FORWARDED-FOR", "c"},
+                 {"Content-Type", "t1"},
+                 {"content-type", "t2"},
+                 {"X-Forwarded", "not the same"},
+                 {"Accept", "y"}});
+  std::map<std::string, std::string> seen;
+  int calls = 0;
+  visit_environ(h, 3, EnvironSettings{}, tcp_peer(), [&](std::string_view k, std::string_view v) {
+    ++calls;
+    CHECK_MESSAGE(seen.emplace(std::string(k), std::string(v)).second, k);
+  });
+  auto env = build_environ(h, 3, EnvironSettings{}, tcp_peer());
+  CHECK(calls == static_cast<int>(env.size()));
+  CHECK(seen == std::map<std::string, std::string>(env.begin(), env.end()));
+  CHECK(env["HTTP_X_FORWARDED_FOR"] == "a, b, c");
+  CHECK(env["HTTP_ACCEPT"] == "x, y");
+  CHECK(env["CONTENT_TYPE"] == "t1, t2");
+  CHECK(env["HTTP_X_FORWARDED"] == "not the same");
+  CHECK(env["CONTENT_LENGTH"] == "3");
+
+  auto chunked = head("POST", "/", {{"Transfer-Encoding", "chunked"}, {"Content-Length", "9"}});
+  chunked.chunked = true;
+  std::map<std::string, std::string> got;
+  visit_environ(chunked, 42, EnvironSettings{}, tcp_peer(),
+                [&](std::string_view k, std::string_view v) { got[std::string(k)] = v; });
+  CHECK(got["CONTENT_LENGTH"] == "42");
+  CHECK(got.count("HTTP_TRANSFER_ENCODING") == 0);
 }
