@@ -58,6 +58,10 @@ class MemoryBuffer final : public Buffer {
   [[nodiscard]] std::uint64_t file_offset() const override { return 0; }
   void close() override;
 
+  // Makes room for n more bytes at once (a body whose length is known), so appending them
+  // does not reallocate and copy as the string grows.
+  void reserve_more(std::size_t n) { data_.reserve(data_.size() + n); }
+
   // True after close().
   [[nodiscard]] bool closed() const noexcept { return closed_; }
 

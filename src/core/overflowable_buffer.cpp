@@ -1,9 +1,17 @@
 // OverflowableBuffer: see overflowable_buffer.hpp for the threshold rule.
 #include "core/overflowable_buffer.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace waitron::core {
+
+namespace {
+
+// The most expect_total() reserves ahead of the bytes.
+constexpr std::uint64_t kMaxReserve = 64 * 1024;
+
+}  // namespace
 
 OverflowableBuffer::OverflowableBuffer(std::uint64_t threshold, std::string temp_dir) noexcept
     : threshold_(threshold), temp_dir_(std::move(temp_dir)) {}
@@ -21,7 +29,15 @@ std::error_code OverflowableBuffer::append(std::string_view bytes) {
 
 std::error_code OverflowableBuffer::expect_total(std::uint64_t n) {
   if (closed_) return std::make_error_code(std::errc::bad_file_descriptor);
-  if (file_ || n == 0 || n < threshold_) return {};
+  if (file_ || n == 0) return {};
+  if (n < threshold_) {
+    // It will stay in memory: room for it now, up to kMaxReserve (a client announcing a
+    // large body and sending nothing holds no more than that).
+    std::uint64_t room = std::min<std::uint64_t>(n, kMaxReserve);
+    if (room > memory_.size())
+      memory_.reserve_more(static_cast<std::size_t>(room - memory_.size()));
+    return {};
+  }
   return spill({});
 }
 

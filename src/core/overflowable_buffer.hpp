@@ -15,7 +15,8 @@
 // - An empty append never spills, so a threshold of 0 sends every non-empty
 //   append to the file and an empty buffer holds no file.
 // - expect_total(n) spills at once when the caller already knows that the
-//   buffer will hold n bytes (a Content-Length) and n >= threshold, n > 0.
+//   buffer will hold n bytes (a Content-Length) and n >= threshold, n > 0;
+//   below the threshold it reserves the memory for them.
 //
 // Creating or writing the file can fail (no space, no such folder): the
 // append or expect_total then returns the error and the buffer is unchanged,

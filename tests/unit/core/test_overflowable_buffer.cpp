@@ -131,6 +131,26 @@ TEST_CASE("overflowable_buffer: threshold 0 sends every non-empty append to the 
   CHECK(test::read_all(buffer) == "a");
 }
 
+TEST_CASE("overflowable_buffer: expect_total below the threshold makes room for the bytes") {
+  OverflowableBuffer buffer(1024 * 1024, test::temp_dir());
+  REQUIRE_FALSE(buffer.expect_total(64 * 1024));
+  REQUIRE_FALSE(buffer.append("a"));
+  const char* first = buffer.memory_view()->data();
+  // 64 KiB arriving in 8 KiB reads: no reallocation (and no copy) on the way.
+  for (int i = 0; i < 8; ++i) REQUIRE_FALSE(buffer.append(std::string(i == 0 ? 8191 : 8192, 'b')));
+  CHECK(buffer.size() == 64 * 1024);
+  CHECK(buffer.memory_view()->data() == first);
+  CHECK_FALSE(buffer.spilled());
+
+  // A client announcing far more than it sends gets room for 64 KiB at most: a terabyte
+  // under a larger threshold reserves nothing like it (which would throw).
+  OverflowableBuffer large(std::uint64_t{1} << 41, test::temp_dir());
+  REQUIRE_FALSE(large.expect_total(std::uint64_t{1} << 40));
+  REQUIRE_FALSE(large.append("a"));
+  CHECK(large.memory_view()->size() == 1);
+  CHECK_FALSE(large.spilled());
+}
+
 TEST_CASE(
     "overflowable_buffer: expect_total spills ahead when the total will reach the threshold") {
   SUBCASE("below the threshold: nothing happens") {
