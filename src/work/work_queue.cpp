@@ -19,20 +19,21 @@ int WorkQueue::start() {
   if (int rc = uv_async_init(loop_, &async_, &WorkQueue::on_async); rc != 0) return rc;
   async_.data = this;
   async_open_ = true;
-  if (inline_mode()) {
-    // Ready pipes are delivered right after the I/O callbacks of the same loop iteration;
-    // the check handle does not keep the loop alive on its own.
-    if (int rc = uv_check_init(loop_, &check_); rc != 0) return rc;
-    check_.data = this;
-    check_open_ = true;
-    uv_check_start(&check_, &WorkQueue::on_check);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
-    // Started while pipes are ready, so that the loop does not block in its poll phase
-    // before delivering them (a job submitted from a timer callback, say).
-    if (int rc = uv_idle_init(loop_, &idle_); rc != 0) return rc;
-    idle_.data = this;
-    idle_open_ = true;
-  }
+  // Inline mode: ready pipes are delivered right after the I/O callbacks of the same loop
+  // iteration. Threads: the threads are woken there for the jobs the loop thread submitted
+  // during those callbacks, once per iteration. The check handle does not keep the loop
+  // alive on its own.
+  if (int rc = uv_check_init(loop_, &check_); rc != 0) return rc;
+  check_.data = this;
+  check_open_ = true;
+  uv_check_start(&check_, &WorkQueue::on_check);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+  // Started while pipes are ready or threads wait to be woken, so that the loop does not
+  // block in its poll phase before the check handle runs (a job submitted from a timer
+  // callback, say).
+  if (int rc = uv_idle_init(loop_, &idle_); rc != 0) return rc;
+  idle_.data = this;
+  idle_open_ = true;
   for (unsigned i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run_thread(); });
   return 0;
 }
@@ -43,7 +44,28 @@ void WorkQueue::enqueue(Job job) {
     jobs_.push_back(std::move(job));
     queued_.fetch_add(1);
   }
+  if (check_open_ && std::this_thread::get_id() == loop_thread_.load()) {
+    // From the loop thread: the threads are woken at the end of the loop's I/O callbacks,
+    // all jobs of the iteration at once. Woken at each submit, a thread on the same CPU
+    // preempts the loop thread and the requests go through one at a time, a context switch
+    // or two each, instead of in batches.
+    if (unwoken_++ == 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) {
+      uv_idle_start(&idle_, [](uv_idle_t*) {});
+    }
+    return;
+  }
   wake_.notify_one();
+}
+
+void WorkQueue::wake_threads() noexcept {
+  if (unwoken_ == 0) return;
+  if (unwoken_ >= thread_count_) {
+    wake_.notify_all();
+  } else {
+    for (std::uint64_t i = 0; i < unwoken_; ++i) wake_.notify_one();
+  }
+  unwoken_ = 0;
+  if (idle_open_) uv_idle_stop(&idle_);
 }
 
 void WorkQueue::run_thread() {
@@ -103,7 +125,14 @@ void WorkQueue::on_async(uv_async_t* handle) noexcept {
 }
 
 void WorkQueue::on_check(uv_check_t* handle) noexcept {
-  static_cast<WorkQueue*>(handle->data)->deliver_ready();
+  auto* self = static_cast<WorkQueue*>(handle->data);
+  // The loop may run on another thread than the one that called start() (Python's run()).
+  self->loop_thread_.store(std::this_thread::get_id());
+  if (self->inline_mode()) {
+    self->deliver_ready();
+  } else {
+    self->wake_threads();
+  }
 }
 
 void WorkQueue::stop() {

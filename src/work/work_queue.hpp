@@ -7,6 +7,10 @@
 // the loop, which calls on_ready for each ready pipe (the only crossing from application
 // threads to the loop thread).
 //
+// With threads, jobs submitted on the loop thread wake the threads once per loop iteration,
+// from the same uv_check_t, after every I/O callback of the iteration has run: the requests
+// that arrived together go to the threads together.
+//
 // Inline mode (threads == 0, for applications that never block): submit() runs the job at
 // once on the loop thread, and the pipes it makes ready are delivered by a uv_check_t right
 // after the I/O callbacks of the same loop iteration, with no thread hop and no wake-up (a
@@ -98,6 +102,7 @@ class WorkQueue final : public PipeNotifier {
   static void on_async(uv_async_t* handle) noexcept;
   static void on_check(uv_check_t* handle) noexcept;
   void deliver_ready() noexcept;
+  void wake_threads() noexcept;  // wakes threads for the jobs of the loop iteration
   void enqueue(Job job);
   void run_thread();
 
@@ -119,6 +124,7 @@ class WorkQueue final : public PipeNotifier {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;
+  std::uint64_t unwoken_ = 0;  // loop thread: jobs queued whose threads are not woken yet
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::atomic<std::uint64_t> queued_{0};

@@ -64,7 +64,11 @@ TEST_CASE("queue depth and busy threads are readable while jobs wait") {
   });
   queue.submit([] {});
   queue.submit([] {});
-  while (!started) std::this_thread::yield();
+  // Jobs submitted on the loop thread wake the threads at the loop's check phase.
+  while (!started) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    std::this_thread::yield();
+  }
   CHECK(queue.busy_threads() == 1);
   CHECK(queue.queue_depth() == 2);
   gate.unlock();
@@ -122,5 +126,53 @@ TEST_CASE("inline mode: jobs run at once on the loop thread; pipes come back in 
   queue->close([&] { closed = true; });
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(closed);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+TEST_CASE("jobs submitted on the loop thread from a timer run without waiting for I/O") {
+  // The threads are woken at the check phase; a job submitted outside the I/O callbacks
+  // (from a timer) must not wait for the poll phase to end, which nothing else would end
+  // here before the 10 s fallback timer.
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  std::atomic<bool> ran{false};
+  bool delivered = false;
+  WorkQueue queue(&loop, 2, [&](std::shared_ptr<ResponsePipe>) { delivered = true; });
+  REQUIRE(queue.start() == 0);
+  struct Timers {
+    uv_timer_t submit, fallback;
+    WorkQueue* queue;
+    std::atomic<bool>* ran;
+    bool fell_back = false;
+  } t{{}, {}, &queue, &ran};
+  uv_timer_init(&loop, &t.submit);
+  uv_timer_init(&loop, &t.fallback);
+  t.submit.data = t.fallback.data = &t;
+  uv_timer_start(
+      &t.submit,
+      [](uv_timer_t* h) {
+        auto* timers = static_cast<Timers*>(h->data);
+        timers->queue->submit([timers] {
+          *timers->ran = true;
+          auto pipe = std::make_shared<ResponsePipe>(*timers->queue, 1 << 20);
+          pipe->push(ResponseEvent{});  // wakes the loop, which stops the fallback below
+        });
+      },
+      10, 0);
+  uv_timer_start(
+      &t.fallback,
+      [](uv_timer_t* h) {
+        static_cast<Timers*>(h->data)->fell_back = true;
+        uv_stop(h->loop);
+      },
+      10000, 0);
+  while (!delivered && !t.fell_back) uv_run(&loop, UV_RUN_ONCE);
+  CHECK(ran);
+  CHECK_FALSE(t.fell_back);
+  uv_close(reinterpret_cast<uv_handle_t*>(&t.submit), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&t.fallback), nullptr);
+  queue.stop();
+  queue.close(nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);
 }
