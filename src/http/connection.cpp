@@ -73,6 +73,14 @@ void Connection::receive(std::string_view bytes) {
     eof_ = true;  // nothing more is taken from this client
     return;
   }
+  if (state_ == State::reading && input_.empty() && parser_.reading_length_body()) {
+    // Body bytes with nothing buffered before them go to the parser where they are (into
+    // the request's body), not through input_ first: one copy less. Only what follows the
+    // body is kept; the parser's end (complete or failed) stays for advance() to act on.
+    std::size_t consumed = 0;
+    if (parser_.feed(bytes, consumed) == Parser::Event::need_more) return;  // all taken
+    bytes.remove_prefix(consumed);
+  }
   input_.append(bytes);
   if (state_ == State::reading) advance();
 }

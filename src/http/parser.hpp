@@ -102,6 +102,10 @@ class Parser {
   [[nodiscard]] bool at_message_start() const noexcept {
     return stage_ == Stage::head && head_buf_.empty() && !stream_;
   }
+  // True while a Content-Length body is being read (not chunked, not streamed).
+  [[nodiscard]] bool reading_length_body() const noexcept {
+    return stage_ == Stage::body_length && !stream_;
+  }
   // True while a message has begun and its head is not complete yet.
   [[nodiscard]] bool in_head() const noexcept { return stage_ == Stage::head && in_message(); }
 
