@@ -123,6 +123,7 @@ WriteQueue::Result WriteQueue::flush(int fd) {
       front_offset_ = 0;
       chunks_.pop_front();
     }
+    if (chunks_.empty()) spill_.reset();  // the last chunk out may be a memory one
   }
   return r;
 }

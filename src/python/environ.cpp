@@ -69,7 +69,7 @@ bool set(PyObject* dict, std::string_view key, PyObject* value) {
 
 bool set_new(PyObject* dict, std::string_view key, PyObject* value_new_ref) {
   PyRef v = PyRef::steal(value_new_ref);
-  return set(dict, key, v.get());
+  return v && set(dict, key, v.get());  // a failed value keeps its exception
 }
 
 }  // namespace
@@ -106,8 +106,13 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.
   if (!has_software && !set(env.get(), "SERVER_SOFTWARE", Py_None)) return nullptr;
-  static PyObject* version = Py_BuildValue("(ii)", 1, 0);  // module lifetime
-  PyObject* sys_stderr = PySys_GetObject("stderr");        // borrowed
+  // (1, 0), made once (module lifetime) and retried if that failed. A plain pointer under
+  // the GIL, not a function-local static: its guard, taken with the GIL held, could block a
+  // thread that a garbage collection during the first call lets run.
+  static PyObject* version = nullptr;
+  if (!version) version = Py_BuildValue("(ii)", 1, 0);
+  if (!version) return nullptr;
+  PyObject* sys_stderr = PySys_GetObject("stderr");  // borrowed
   ok = set(env.get(), "wsgi.version", version) &&
        set_new(env.get(), "wsgi.url_scheme",
                PyUnicode_DecodeLatin1(url_scheme.data(), static_cast<Py_ssize_t>(url_scheme.size()),

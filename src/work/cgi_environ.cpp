@@ -1,5 +1,10 @@
 #include "work/cgi_environ.hpp"
 
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include "http/rfc9110.hpp"
 #include "http/target.hpp"
 
@@ -40,6 +45,10 @@ KeyKind key_kind(const http::Field& f, bool chunked) {
   return KeyKind::http;
 }
 
+// Up to this many fields, duplicates are found by scanning (quadratic, but cheaper than a
+// map for the few fields of a usual request); past it, through a map.
+constexpr std::size_t kScanFields = 16;
+
 char key_char(char c) {
   return c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
 }
@@ -74,36 +83,59 @@ void visit_environ(const http::RequestHead& head, std::optional<std::uint64_t> b
   visit("wsgi.url_scheme", settings.url_scheme);
 
   const std::vector<http::Field>& fields = head.fields;
-  auto same = [&](std::size_t i, KeyKind kind, std::size_t j) {
-    KeyKind other = key_kind(fields[j], head.chunked);
-    return other == kind &&
-           (kind != KeyKind::http || same_http_key(fields[i].name, fields[j].name));
-  };
-  std::string key, joined;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    KeyKind kind = key_kind(fields[i], head.chunked);
-    if (kind == KeyKind::none) continue;
-    // A variable named by several fields is given once, at its first field, with their
-    // values joined in order (a request has few fields: a scan is cheaper than a map).
-    bool given = false;
-    for (std::size_t j = 0; j < i && !given; ++j) given = same(i, kind, j);
-    if (given) continue;
+  auto key_of = [&](const http::Field& f, KeyKind kind, std::string& key) {
     if (kind == KeyKind::content_length) {
       key = "CONTENT_LENGTH";
     } else if (kind == KeyKind::content_type) {
       key = "CONTENT_TYPE";
     } else {
       key = "HTTP_";
-      for (char c : fields[i].name) key.push_back(key_char(c));
+      for (char c : f.name) key.push_back(key_char(c));
     }
-    std::string_view value = fields[i].value;
-    for (std::size_t j = i + 1; j < fields.size(); ++j) {
-      if (!same(i, kind, j)) continue;
-      if (value.data() != joined.data()) joined = value;
-      joined.append(", ").append(fields[j].value);
-      value = joined;
+  };
+  if (fields.size() > kScanFields) {
+    // Many fields (a client may send thousands within max_request_header_size): each
+    // variable's values gathered through a map, in field order, in O(n log n).
+    std::vector<std::pair<std::string, std::string>> vars;
+    std::unordered_map<std::string, std::size_t> index;
+    std::string key;
+    for (const http::Field& f : fields) {
+      KeyKind kind = key_kind(f, head.chunked);
+      if (kind == KeyKind::none) continue;
+      key_of(f, kind, key);
+      auto [it, inserted] = index.try_emplace(key, vars.size());
+      if (inserted) {
+        vars.emplace_back(key, f.value);
+      } else {
+        vars[it->second].second.append(", ").append(f.value);
+      }
     }
-    visit(key, value);
+    for (const auto& [name, value] : vars) visit(name, value);
+  } else {
+    auto same = [&](std::size_t i, KeyKind kind, std::size_t j) {
+      KeyKind other = key_kind(fields[j], head.chunked);
+      return other == kind &&
+             (kind != KeyKind::http || same_http_key(fields[i].name, fields[j].name));
+    };
+    std::string key, joined;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      KeyKind kind = key_kind(fields[i], head.chunked);
+      if (kind == KeyKind::none) continue;
+      // A variable named by several fields is given once, at its first field, with their
+      // values joined in order (a few fields: a scan is cheaper than a map).
+      bool given = false;
+      for (std::size_t j = 0; j < i && !given; ++j) given = same(i, kind, j);
+      if (given) continue;
+      key_of(fields[i], kind, key);
+      std::string_view value = fields[i].value;
+      for (std::size_t j = i + 1; j < fields.size(); ++j) {
+        if (!same(i, kind, j)) continue;
+        if (value.data() != joined.data()) joined = value;
+        joined.append(", ").append(fields[j].value);
+        value = joined;
+      }
+      visit(key, value);
+    }
   }
   if (head.chunked && body_length) visit("CONTENT_LENGTH", std::to_string(*body_length));
 }

@@ -120,8 +120,10 @@ class TaskRequest final : public Request {
   int http_minor() const override { return req_.head.version_minor; }
   const std::vector<Header>& headers() const override {
     once(headers_built_, [this] {
-      headers_.reserve(req_.head.fields.size());
-      for (auto& f : req_.head.fields) headers_.push_back(Header{f.name, f.value});
+      std::vector<Header> built;  // whole or not at all, should an allocation fail
+      built.reserve(req_.head.fields.size());
+      for (auto& f : req_.head.fields) built.push_back(Header{f.name, f.value});
+      headers_ = std::move(built);
     });
     return headers_;
   }
@@ -153,7 +155,8 @@ class TaskRequest final : public Request {
   const Peer& peer_;
   const ResponsePipe& pipe_;
   RequestBodyReader body_;
-  // Runs build() unless `built` is set, then sets it; any thread.
+  // Runs build() unless `built` is set, then sets it; any thread. One mutex serves the
+  // three views: a build must not call another view's accessor (it would deadlock).
   template <typename Build>
   void once(std::atomic<bool>& built, Build&& build) const {
     if (built.load(std::memory_order_acquire)) return;

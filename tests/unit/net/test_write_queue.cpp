@@ -156,3 +156,31 @@ TEST_CASE("past outbuf_overflow, queued bytes spill to an unnamed file that goes
   CHECK(q.empty());
   CHECK(open_fds() == fds_before);
 }
+
+TEST_CASE("regression: the spill file goes when the queue empties through a memory chunk") {
+  // A large memory chunk, a spilled one behind it, and (once part of the first is sent and
+  // the memory held is below outbuf_overflow again) a memory chunk behind the spilled one:
+  // the last chunk out is sent with sendmsg, not sendfile, and the file must go then too
+  // (an exchange given back to the server's spares would keep it open for good).
+  SocketPair sp;
+  std::size_t fds_before = open_fds();
+  const char* d = std::getenv("WAITRON_TEST_TMPDIR");
+  const std::size_t big = 4 * 1024 * 1024;  // more than the socket takes at once
+  WriteQueue q(big, d ? d : "");
+  q.push(std::string(big, 'a'));
+  q.push(std::string("spilled"));  // big >= big waiting: to the file
+  CHECK(open_fds() > fds_before);
+  auto r = q.flush(sp.a);
+  REQUIRE(r.blocked);
+  REQUIRE(q.memory_size() < big);
+  q.push(std::string("memory"));  // below outbuf_overflow now: stays in memory
+  std::string got = sp.drain();
+  for (int i = 0; i < 10000 && !q.empty(); ++i) {
+    r = q.flush(sp.a);
+    REQUIRE(r.error == 0);
+    got += sp.drain();
+  }
+  REQUIRE(q.empty());
+  CHECK(got == std::string(big, 'a') + "spilledmemory");
+  CHECK(open_fds() == fds_before);
+}

@@ -124,3 +124,28 @@ TEST_CASE("visit_environ gives each variable once, joined as environ() joins the
   CHECK(got["CONTENT_LENGTH"] == "42");
   CHECK(got.count("HTTP_TRANSFER_ENCODING") == 0);
 }
+
+TEST_CASE("visit_environ with many fields (the map path) joins as the scan path does") {
+  // The same duplicates as above among enough other fields to take the map path; a client
+  // may send thousands of fields, which a scan over every pair would make quadratic.
+  std::vector<http::Field> fields = {{"X-Forwarded-For", "a"}, {"Accept", "x"}};
+  for (int i = 0; i < 5000; ++i) fields.push_back({"F" + std::to_string(i), std::to_string(i)});
+  fields.push_back({"x_forwarded_for", "b"});
+  fields.push_back({"Content-Type", "t1"});
+  fields.push_back({"X-FORWARDED-FOR", "c"});
+  fields.push_back({"content-type", "t2"});
+  fields.push_back({"Accept", "y"});
+  fields.push_back({"f7", "again"});
+  auto h = head("GET", "/", fields);
+  std::map<std::string, std::string> seen;
+  visit_environ(h, std::nullopt, EnvironSettings{}, tcp_peer(),
+                [&](std::string_view k, std::string_view v) {
+                  CHECK_MESSAGE(seen.emplace(std::string(k), std::string(v)).second, k);
+                });
+  CHECK(seen["HTTP_X_FORWARDED_FOR"] == "a, b, c");
+  CHECK(seen["HTTP_ACCEPT"] == "x, y");
+  CHECK(seen["CONTENT_TYPE"] == "t1, t2");
+  CHECK(seen["HTTP_F7"] == "7, again");
+  CHECK(seen["HTTP_F4999"] == "4999");
+  CHECK(seen.size() == 13 + 3 + 5000);  // the fixed variables, three joined ones, F0..F4999
+}
