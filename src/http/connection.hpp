@@ -148,6 +148,10 @@ class Connection {
     return state_ == State::reading && !eof_ && !close_after_ && input_.empty() && !ready_ &&
            output_.empty() && records_.empty() && !pending_ && parser_.at_message_start();
   }
+  // Memory its buffers hold on to between requests (a large head leaves a large one).
+  [[nodiscard]] std::size_t retained_bytes() const noexcept {
+    return input_.capacity() + output_.capacity() * sizeof(OutputChunk) + parser_.retained_bytes();
+  }
   // A response was started and not finished yet.
   [[nodiscard]] bool responding() const noexcept { return state_ == State::responding; }
 

@@ -102,6 +102,10 @@ class Parser {
   [[nodiscard]] bool at_message_start() const noexcept {
     return stage_ == Stage::head && head_buf_.empty() && !stream_;
   }
+  // Memory its buffers hold on to between messages (their capacity).
+  [[nodiscard]] std::size_t retained_bytes() const noexcept {
+    return head_buf_.capacity() + field_name_.capacity() + field_value_.capacity();
+  }
   // True while a Content-Length body is being read (not chunked, not streamed).
   [[nodiscard]] bool reading_length_body() const noexcept {
     return stage_ == Stage::body_length && !stream_;

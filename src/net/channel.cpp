@@ -48,7 +48,10 @@ void Channel::rest_if_idle() noexcept {
       !ex_->conn.at_rest()) {
     return;
   }
-  if (ctx_.spare_exchanges.size() < ChannelContext::kSpareExchanges) {
+  // A spare that grew large buffers (a large head, say) is freed instead: 64 spares could
+  // otherwise pin tens of MiB.
+  if (ctx_.spare_exchanges.size() < ChannelContext::kSpareExchanges &&
+      ex_->conn.retained_bytes() <= ChannelContext::kMaxSpareBytes) {
     try {
       ctx_.spare_exchanges.push_back(std::move(ex_));
       return;

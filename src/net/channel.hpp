@@ -105,6 +105,7 @@ struct ChannelContext {
   // Exchanges given back by idle channels, for the next channel that receives bytes (at
   // most kSpareExchanges; a keep-alive request then allocates no exchange).
   static constexpr std::size_t kSpareExchanges = 64;
+  static constexpr std::size_t kMaxSpareBytes = 32 * 1024;  // buffer capacity a spare may keep
   std::vector<std::unique_ptr<Exchange>> spare_exchanges;
   std::uint64_t exchanges_created = 0;  // loop thread only (tests count them)
 };

@@ -290,6 +290,21 @@ TEST_CASE("an idle keep-alive connection gives its exchange back between request
   CHECK(f.ctx.spare_exchanges.size() == 1);
 }
 
+TEST_CASE("an exchange that grew large buffers is freed, not kept as a spare") {
+  Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
+    respond(pipe, "200 OK", req.head.target);
+  });
+  f.run([&](int fd) {
+    // A 100 KiB field: the parser's head buffer grows to hold it.
+    send_all(fd, "GET /big HTTP/1.1\r\nX-Big: " + std::string(100 * 1024, 'b') + "\r\n\r\n");
+    read_until(fd, "\r\n\r\n/big");
+    ::shutdown(fd, SHUT_WR);
+    read_to_close(fd);
+  });
+  CHECK(f.ctx.exchanges_created == 1);
+  CHECK(f.ctx.spare_exchanges.empty());
+}
+
 TEST_CASE("regression: a client half-closing while its response waits does not spin the loop") {
   // The client stops reading a large response and shuts down its sending side. Its end of
   // stream stays readable; had the lazy mask kept readable and hang-up interest, a
