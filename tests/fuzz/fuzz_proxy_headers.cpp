@@ -21,6 +21,7 @@
 
 #include "pipeline/proxy_headers.hpp"
 #include "proxy_headers_case.hpp"
+#include "support/app_doubles.hpp"
 
 namespace {
 
@@ -32,18 +33,6 @@ void require(bool ok) {
 }
 
 constexpr std::string_view kPeer = waitron::fuzz::kProxyCasePeer;
-
-class NoBody final : public BodyReader {
- public:
-  std::size_t read(char*, std::size_t) override { return 0; }
-  std::uint64_t remaining() const override { return 0; }
-  std::uint64_t size() const override { return 0; }
-  std::uint64_t available() const override { return 0; }
-  bool complete() const override { return true; }
-  std::size_t read_at(std::uint64_t, char*, std::size_t) const override { return 0; }
-  std::optional<std::string_view> contiguous() const override { return std::string_view(); }
-  std::shared_ptr<BodyReader> share() const override { return std::make_shared<NoBody>(); }
-};
 
 class FuzzRequest final : public Request {
  public:
@@ -65,18 +54,7 @@ class FuzzRequest final : public Request {
  private:
   Environ environ_;
   std::vector<Header> fields_;
-  NoBody body_;
-};
-
-class NullResponse final : public Response {
- public:
-  void start(std::string s, std::vector<Header>) override { status = std::move(s); }
-  void write(std::string_view) override {}
-  void write(std::string&&) override {}
-  void write_shared(std::string_view, std::shared_ptr<const void>) override {}
-  void send_file(int, std::uint64_t, std::uint64_t) override {}
-  bool headers_sent() const override { return false; }
-  std::string status;
+  test::NoBody body_;
 };
 
 bool is_one_of(std::string_view name, std::initializer_list<std::string_view> names) {
@@ -151,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                 }),
                                 settings, nullptr);
   FuzzRequest fuzz_request(env, fields);
-  NullResponse response;
+  test::RecordingResponse response;
   app->handle(fuzz_request, response);
   require(called == !outcome.error);
   if (outcome.error) {
