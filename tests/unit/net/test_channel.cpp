@@ -69,6 +69,18 @@ std::string read_until(int fd, std::string_view needle, int times = 1) {
   return out;
 }
 
+// A keep-alive client: `requests` GETs one after the other on one connection, each answered
+// (with its target as the body) before the next, then its end of stream.
+void keep_alive_client(int fd, int requests) {
+  for (int i = 0; i < requests; ++i) {
+    const std::string target = "/" + std::to_string(i);
+    send_all(fd, "GET " + target + " HTTP/1.1\r\n\r\n");
+    read_until(fd, "\r\n\r\n" + target);
+  }
+  ::shutdown(fd, SHUT_WR);
+  read_to_close(fd);
+}
+
 void respond(ResponsePipe& pipe, std::string status, std::string body) {
   ResponseEvent start;
   start.kind = ResponseEvent::Kind::start;
@@ -255,15 +267,7 @@ TEST_CASE("a keep-alive connection keeps its poll mask from one request to the n
   Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
     respond(pipe, "200 OK", req.head.target);
   });
-  f.run([&](int fd) {
-    for (int i = 0; i < 20; ++i) {
-      const std::string target = "/" + std::to_string(i);
-      send_all(fd, "GET " + target + " HTTP/1.1\r\n\r\n");
-      read_until(fd, "\r\n\r\n" + target);
-    }
-    ::shutdown(fd, SHUT_WR);
-    read_to_close(fd);
-  });
+  f.run([](int fd) { keep_alive_client(fd, 20); });
   // Readable and hang-up interest stay in the mask while a request runs, so a request costs
   // no epoll_ctl; the exact mask changed it twice per request (40 times here). What is left:
   // the start, hang-up interest for the first request, and the close.
@@ -274,15 +278,7 @@ TEST_CASE("an idle keep-alive connection gives its exchange back between request
   Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
     respond(pipe, "200 OK", req.head.target);
   });
-  f.run([&](int fd) {
-    for (int i = 0; i < 20; ++i) {
-      const std::string target = "/" + std::to_string(i);
-      send_all(fd, "GET " + target + " HTTP/1.1\r\n\r\n");
-      read_until(fd, "\r\n\r\n" + target);
-    }
-    ::shutdown(fd, SHUT_WR);
-    read_to_close(fd);
-  });
+  f.run([](int fd) { keep_alive_client(fd, 20); });
   // One exchange served all 20 requests, and the channel held none while idle: when the
   // client's end of stream came it had given it back to the spares (a channel keeping its
   // exchange takes it to its grave).
