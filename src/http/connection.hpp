@@ -4,7 +4,7 @@
 //
 //   receive(bytes)  ->  has_request() / take_request()
 //   start_response(), write_body(), write_file(), finish_response()
-//                   ->  take_output() bytes and file regions to send
+//                   ->  drain_output(): bytes and file regions to send
 //   closing()       ->  close once the output is sent
 //
 // Rules it enforces:
@@ -69,7 +69,7 @@ struct ConnectionSettings {
 // network layer, which sees the socket.
 struct ResponseRecord {
   core::AccessRecord record;
-  std::uint64_t output_end = 0;  // output offset (bytes of take_output()) past its last byte
+  std::uint64_t output_end = 0;  // output offset (bytes drained so far) past its last byte
 };
 
 class Connection {
@@ -118,10 +118,9 @@ class Connection {
   // The connection is going away: a response in progress is recorded as it stands.
   void abandon();
 
-  // Output ready to send, in order: taken whole, or handed to `sink` chunk by chunk (the
-  // connection then keeps its room for the next response).
+  // Output ready to send, in order, handed to `sink` chunk by chunk (the connection keeps
+  // its room for the next response).
   [[nodiscard]] bool has_output() const noexcept { return !output_.empty(); }
-  [[nodiscard]] std::vector<OutputChunk> take_output() { return std::exchange(output_, {}); }
   template <typename Sink>
   void drain_output(Sink&& sink) {
     for (OutputChunk& chunk : output_) sink(std::move(chunk));

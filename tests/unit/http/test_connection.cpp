@@ -156,7 +156,7 @@ struct Harness {
     return s;
   }
   const std::string& out() {
-    wire += flatten(conn.take_output());
+    wire += flatten(conn);
     return wire;
   }
   std::unique_ptr<http::IncomingRequest> take() {
@@ -501,7 +501,7 @@ TEST_CASE("regression: max_request_header_size=0 answers 431 instead of bufferin
   http::Connection conn(s, date);
   conn.receive(std::string(4096, 'A'));
   CHECK(conn.closing());
-  CHECK(flatten(conn.take_output()).find(" 431 ") != std::string::npos);
+  CHECK(flatten(conn).find(" 431 ") != std::string::npos);
 }
 
 TEST_CASE("regression: input arriving while a request is busy is bounded") {
@@ -581,7 +581,7 @@ TEST_CASE("streaming: chunked bodies stream too; 100 Continue comes first") {
   FixedDate date;
   http::Connection conn(StreamHarness::streaming(), date);
   conn.receive("POST / HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n");
-  CHECK(flatten(conn.take_output()) == "HTTP/1.1 100 Continue\r\n\r\n");
+  CHECK(flatten(conn) == "HTTP/1.1 100 Continue\r\n\r\n");
   auto req = conn.take_request();
   REQUIRE(req);
   conn.receive("3\r\nabc\r\n");
@@ -611,7 +611,7 @@ TEST_CASE("streaming: a malformed body fails the stream; the connection ends aft
   CHECK(req->stream->error() == waitron::errc::invalid_chunk_size);
   CHECK_FALSE(conn.wants_read());
   REQUIRE(!conn.start_response({"500 Internal Server Error", {{"Content-Length", "0"}}}));
-  auto head = flatten(conn.take_output());
+  auto head = flatten(conn);
   CHECK(head.find("Connection: close") != std::string::npos);
   conn.finish_response();
   CHECK(conn.closing());
@@ -670,7 +670,7 @@ TEST_CASE("records: one per response, with the request's line, fields and the ou
   conn.write_body(std::string_view("hello"));
   conn.write_body(std::string_view("!!"));
   conn.finish_response();
-  std::string wire = flatten(conn.take_output());
+  std::string wire = flatten(conn);
   auto records = conn.take_records();
   REQUIRE(records.size() == 1);
   const core::AccessRecord& r = records[0].record;
@@ -692,7 +692,7 @@ TEST_CASE("records: one per response, with the request's line, fields and the ou
   REQUIRE(!conn.start_response({"200 OK", {{"Content-Length", "5"}}}));
   conn.write_body(std::string_view("hello"));
   conn.finish_response();
-  wire += flatten(conn.take_output());
+  wire += flatten(conn);
   records = conn.take_records();
   REQUIRE(records.size() == 1);
   CHECK(records[0].record.request_line == "HEAD /b HTTP/1.0");
@@ -707,7 +707,7 @@ TEST_CASE("records: refused requests are recorded with their status and raw requ
   SUBCASE("a malformed head: the line as received") {
     http::Connection conn(recording(), date);
     conn.receive("\r\nGET /\x01 HTTP/1.1\r\n\r\n");
-    std::string wire = flatten(conn.take_output());
+    std::string wire = flatten(conn);
     auto records = conn.take_records();
     REQUIRE(records.size() == 1);
     CHECK(records[0].record.status == 400);

@@ -31,10 +31,10 @@ inline std::string read_all(const core::Buffer& b) {
   return out;
 }
 
-// Reads the bytes of output chunks, file regions included.
-inline std::string flatten(std::vector<http::OutputChunk>&& chunks) {
+// Takes the connection's output and reads its bytes, file regions included.
+inline std::string flatten(http::Connection& conn) {
   std::string out;
-  for (auto& c : chunks) {
+  conn.drain_output([&](http::OutputChunk&& c) {
     if (auto* s = std::get_if<std::string>(&c)) {
       out += *s;
     } else if (auto* b = std::get_if<http::SharedBytes>(&c)) {
@@ -46,7 +46,7 @@ inline std::string flatten(std::vector<http::OutputChunk>&& chunks) {
       if (!r.read(0, std::span<char>(part.data(), part.size()), copied)) part.resize(copied);
       out += part;
     }
-  }
+  });
   return out;
 }
 
@@ -69,7 +69,7 @@ class ConnectionDriver {
   std::vector<SeenRequest>& requests() { return seen_; }
   // Everything the connection wrote so far.
   const std::string& output() {
-    wire_ += flatten(conn_.take_output());
+    wire_ += flatten(conn_);
     return wire_;
   }
 
