@@ -84,7 +84,7 @@ Channel::Expiry Channel::expiry(std::uint64_t now, bool sweep, std::uint64_t tim
 void Channel::update_poll(bool exact) {
   if (closed_) return;
   int events = 0;
-  if (!ex_ || ex_->conn.wants_read() || lingering_) events |= UV_READABLE;
+  if (wants_read() || lingering_) events |= UV_READABLE;
   // While the application runs, a peer that closes is noticed without reading its bytes.
   if (pipe_ && !peer_eof_) events |= UV_DISCONNECT;
   if (ex_ && !ex_->out.empty()) events |= UV_WRITABLE;
@@ -129,7 +129,7 @@ void Channel::handle_events(int status, int events) {
   if (closed_) return;
   // An event of an interest kept lazily in the mask (see update_poll) was not wanted.
   bool unwanted = false;
-  if ((events & UV_READABLE) != 0 && (!ex_ || ex_->conn.wants_read())) {
+  if ((events & UV_READABLE) != 0 && wants_read()) {
     read_some();
   } else if ((events & UV_DISCONNECT) != 0 && pipe_) {
     // The peer closed (or reset) while its request runs; the response is still attempted.
@@ -148,7 +148,7 @@ void Channel::handle_events(int status, int events) {
 }
 
 void Channel::read_some() {
-  for (int i = 0; i < kReadsPerWakeup && (!ex_ || ex_->conn.wants_read()); ++i) {
+  for (int i = 0; i < kReadsPerWakeup && wants_read(); ++i) {
     ssize_t n = ::read(fd_.get(), ctx_.read_buffer.data(), ctx_.read_buffer.size());
     if (n > 0) {
       received_any_ = true;

@@ -155,6 +155,8 @@ class Channel {
   void log_responses(bool closing);
   Exchange& exchange();          // the channel's exchange, taken from the spares or made
   void rest_if_idle() noexcept;  // gives the exchange back when nothing is in progress
+  // The connection wants bytes: always while idle (no exchange), for the next request.
+  [[nodiscard]] bool wants_read() const noexcept { return !ex_ || ex_->conn.wants_read(); }
 
   ChannelContext& ctx_;
   core::UniqueFd fd_;
