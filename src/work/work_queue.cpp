@@ -49,12 +49,16 @@ void WorkQueue::enqueue(Job job) {
     // all jobs of the iteration at once. Woken at each submit, a thread on the same CPU
     // preempts the loop thread and the requests go through one at a time, a context switch
     // or two each, instead of in batches.
-    if (unwoken_++ == 0 && !uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) {
-      uv_idle_start(&idle_, [](uv_idle_t*) {});
-    }
+    if (unwoken_++ == 0) hold_poll_open();
     return;
   }
   wake_.notify_one();
+}
+
+void WorkQueue::hold_poll_open() {
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) {
+    uv_idle_start(&idle_, [](uv_idle_t*) {});
+  }
 }
 
 void WorkQueue::wake_threads() noexcept {
@@ -94,9 +98,7 @@ void WorkQueue::notify(std::shared_ptr<ResponsePipe> pipe) {
   // of the application's own still wakes the loop. uv_async_send is the one libuv call that
   // is safe from any thread.
   if (inline_mode() && std::this_thread::get_id() == loop_thread_.load()) {
-    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_))) {
-      uv_idle_start(&idle_, [](uv_idle_t*) {});
-    }
+    hold_poll_open();
     return;
   }
   uv_async_send(&async_);

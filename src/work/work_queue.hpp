@@ -80,7 +80,6 @@ class WorkQueue final : public PipeNotifier {
   void submit(F&& job) {
     if (inline_mode()) {
       // Its response events wait in ready_ for on_check, so the caller is never re-entered.
-      loop_thread_.store(std::this_thread::get_id());
       busy_.store(1);
       job();
       busy_.store(0);
@@ -103,6 +102,9 @@ class WorkQueue final : public PipeNotifier {
   static void on_check(uv_check_t* handle) noexcept;
   void deliver_ready() noexcept;
   void wake_threads() noexcept;  // wakes threads for the jobs of the loop iteration
+  // Keeps the next poll phase from blocking until the check handle has run (which stops the
+  // idle handle again).
+  void hold_poll_open();
   void enqueue(Job job);
   void run_thread();
 
@@ -111,13 +113,15 @@ class WorkQueue final : public PipeNotifier {
   ReadyCallback on_ready_;
   uv_async_t async_{};
   bool async_open_ = false;
-  uv_check_t check_{};  // inline mode only
+  uv_check_t check_{};
   bool check_open_ = false;
-  uv_idle_t idle_{};  // inline mode only
+  uv_idle_t idle_{};
   bool idle_open_ = false;
   int handles_closing_ = 0;
-  // The thread running the loop: set by start() and again by each inline submit(), since a
-  // host may start the server on one thread and run the loop on another (Python's run()).
+  // The thread running the loop: set by start() and again at each check phase, since a host
+  // may start the server on one thread and run the loop on another (Python's run()); until
+  // the first check phase there, its pipes take the uv_async_t path, which works from any
+  // thread.
   std::atomic<std::thread::id> loop_thread_;
   std::function<void()> on_closed_;
 
