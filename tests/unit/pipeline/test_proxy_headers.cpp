@@ -684,6 +684,8 @@ struct Seen {
   bool called = false;
   const Request* request = nullptr;
   Environ environ;
+  bool visit = false;  // also record what visit_environ() gives (calls environ() again)
+  Environ visited;
   std::vector<Header> headers;
   std::optional<std::string> xff_header;
   std::string remote_addr;
@@ -696,6 +698,11 @@ std::shared_ptr<App> recorder(Seen& seen) {
     seen.called = true;
     seen.request = &req;
     seen.environ = req.environ();
+    if (seen.visit) {
+      req.visit_environ([&seen](std::string_view k, std::string_view v) {
+        seen.visited.insert_or_assign(std::string(k), std::string(v));
+      });
+    }
     seen.headers = req.headers();
     if (auto v = req.header("x-forwarded-for")) seen.xff_header = std::string(*v);
     seen.remote_addr = std::string(req.remote_addr());
@@ -717,6 +724,7 @@ ProxySettings trusting(std::string proxy, std::set<std::string> headers, std::ui
 
 TEST_CASE("wrapper: the App sees the forwarded client, scheme and host everywhere") {
   Seen seen;
+  seen.visit = true;
   core::MemoryLogger log;
   auto app = wrap_proxy_headers(
       recorder(seen),
@@ -739,6 +747,10 @@ TEST_CASE("wrapper: the App sees the forwarded client, scheme and host everywher
   CHECK(seen.environ["REMOTE_ADDR"] == "198.51.100.7");
   CHECK(seen.environ["REMOTE_HOST"] == "198.51.100.7");
   CHECK(seen.environ["REMOTE_PORT"] == "5555");
+  // The rewritten request's visit_environ() (Request's default, over environ()) gives the
+  // rewritten variables too: the WSGI bridge builds its dict from it.
+  CHECK(seen.visited == seen.environ);
+  CHECK(seen.visited["REMOTE_ADDR"] == "198.51.100.7");
   CHECK(seen.environ["wsgi.url_scheme"] == "https");
   CHECK(seen.environ["SERVER_NAME"] == "shop.example");
   CHECK(seen.environ["SERVER_PORT"] == "443");
