@@ -41,6 +41,17 @@ std::error_code OverflowableBuffer::expect_total(std::uint64_t n) {
   return spill({});
 }
 
+std::span<char> OverflowableBuffer::spare(std::size_t max) {
+  if (closed_ || file_ || max == 0 || memory_.size() + 1 >= threshold_) return {};
+  // The stored bytes stay below the threshold, as an append of the same bytes would.
+  std::uint64_t below = threshold_ - 1 - memory_.size();
+  std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(max, below));
+  // Exactly the room asked for, not the doubling of spare(): the caller (the parser) grows
+  // its requests with what arrived already, and doubling both would hold four times that.
+  memory_.reserve_more(want);
+  return memory_.spare(want).first(want);
+}
+
 std::error_code OverflowableBuffer::spill(std::string_view extra) {
   std::unique_ptr<FileBuffer> file;
   if (auto ec = FileBuffer::create(temp_dir_, file)) return ec;

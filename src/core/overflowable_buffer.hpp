@@ -73,6 +73,14 @@ class OverflowableBuffer final : public Buffer {
   // then unchanged) or with std::errc::bad_file_descriptor after close().
   [[nodiscard]] std::error_code expect_total(std::uint64_t n);
 
+  // Uninitialised room for at most `max` more bytes, written in place (a read() from a
+  // socket straight into a request body): as much as the memory block has or can get, but
+  // never so much that the stored bytes could reach the threshold. Empty once the bytes
+  // live in a file, after close(), or when `max` is 0. Valid until the next non-const call.
+  [[nodiscard]] std::span<char> spare(std::size_t max);
+  // The first n bytes of the room spare() gave are content now (n at most its size).
+  void commit(std::size_t n) noexcept { memory_.commit(n); }
+
   // True while the bytes live in a temporary file; false before the spill
   // and after close().
   [[nodiscard]] bool spilled() const noexcept { return file_ != nullptr; }

@@ -85,6 +85,16 @@ void Connection::receive(std::string_view bytes) {
   if (state_ == State::reading) advance();
 }
 
+std::span<char> Connection::receive_room(std::size_t max) {
+  if (state_ != State::reading || eof_ || !input_.empty()) return {};
+  return parser_.body_room(max);
+}
+
+void Connection::received_in_place(std::size_t n) {
+  // The body's bytes, where receive() would have put them: only their end matters here.
+  if (parser_.commit_body(n) == Parser::Event::message_complete) advance();
+}
+
 void Connection::receive_eof() {
   if (eof_) return;
   eof_ = true;

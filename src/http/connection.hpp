@@ -41,6 +41,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -81,6 +82,13 @@ class Connection {
   // Input: the bytes one read produced, and the peer's end of stream.
   void receive(std::string_view bytes);
   void receive_eof();
+  // Input read in place: while a Content-Length body is read with nothing buffered before
+  // it, receive_room() lends room in the request's body for at most `max` of the bytes it
+  // still lacks; the caller reads into it and calls received_in_place(n), which is
+  // receive() of those n bytes without copying them. Empty room otherwise (read elsewhere
+  // and call receive()). The room is valid until the next call on the connection.
+  [[nodiscard]] std::span<char> receive_room(std::size_t max);
+  void received_in_place(std::size_t n);
 
   // A complete request waits to be taken. At most one at a time.
   [[nodiscard]] bool has_request() const noexcept { return state_ == State::request_ready; }

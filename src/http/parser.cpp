@@ -1,6 +1,7 @@
 #include "http/parser.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "http/rfc9110.hpp"
@@ -127,8 +128,22 @@ Parser::Event Parser::feed(std::string_view in, std::size_t& consumed) {
         return fail(errc::head_too_large, -1);
       }
       std::size_t before = head_buf_.size();
-      head_buf_.append(in.substr(0, room));
-      HeadScanner::Status s = scanner_.scan(head_buf_);
+      HeadScanner::Status s;
+      if (before == 0) {
+        // The usual case, a head that starts in this input: scanned where it is, and only
+        // the head is copied (not the body bytes that follow it in the same read). The
+        // scanner advances only once the bytes it scanned are in head_buf_ (the copy may
+        // throw), so its next scan sees the same bytes from the start.
+        std::string_view scanned = in.substr(0, room);
+        HeadScanner probe = scanner_;
+        s = probe.scan(scanned);
+        head_buf_.assign(
+            scanned.substr(0, s == HeadScanner::Status::complete ? probe.head_end() : room));
+        scanner_ = probe;
+      } else {
+        head_buf_.append(in.substr(0, room));
+        s = scanner_.scan(head_buf_);
+      }
       if (s == HeadScanner::Status::failed) {
         consumed = room;
         // waitress answers 431 with an HTTP/1.0 status line, whatever the request.
@@ -174,6 +189,26 @@ Parser::Event Parser::feed(std::string_view in, std::size_t& consumed) {
       return Event::failed;
   }
   return Event::failed;
+}
+
+std::span<char> Parser::body_room(std::size_t max) {
+  if (stage_ != Stage::body_length || stream_ || !request_) return {};
+  // Room grows with what arrived (at most 64 KiB ahead, or as much as came already), so a
+  // client announcing a large body and sending it slowly holds no more than twice what
+  // it sent, plus 64 KiB.
+  constexpr std::uint64_t kAhead = 64 * 1024;
+  std::uint64_t n = std::min(
+      {body_remaining_, static_cast<std::uint64_t>(max), std::max(kAhead, request_->body_length)});
+  return request_->body.spare(static_cast<std::size_t>(n));
+}
+
+Parser::Event Parser::commit_body(std::size_t n) noexcept {
+  assert(stage_ == Stage::body_length && !stream_ && request_ && n <= body_remaining_);
+  request_->body.commit(n);
+  body_remaining_ -= n;
+  request_->body_length += n;
+  if (body_remaining_ > 0) return Event::need_more;
+  return body_done();
 }
 
 Parser::Event Parser::finish_head() {

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -60,6 +61,16 @@ class Parser {
   ~Parser();
 
   Event feed(std::string_view in, std::size_t& consumed);
+
+  // The zero-copy path of a Content-Length body kept in memory (not streamed, below
+  // inbuf_overflow): body_room() lends room in the request's body for at most `max` of the
+  // bytes it still lacks (never more, so nothing past the body lands there; and no more
+  // than 64 KiB or the bytes received so far, whichever is more), the caller
+  // writes bytes into it (a read() from the socket) and commit_body(n) counts them as
+  // feed() would have: need_more, or message_complete with the last one. Empty room when
+  // no such body is being read. The room is valid until the next call on the parser.
+  [[nodiscard]] std::span<char> body_room(std::size_t max);
+  Event commit_body(std::size_t n) noexcept;
 
   // Valid from head_complete until take_request().
   [[nodiscard]] const RequestHead& head() const noexcept { return request_->head; }

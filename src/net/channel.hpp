@@ -98,10 +98,13 @@ struct ChannelContext {
   std::atomic<std::uint64_t> bytes_sent{0};
   std::atomic<std::uint64_t> requests_served{0};
   std::atomic<std::uint64_t> requests_in_flight{0};
-  // Loop thread only: uv_poll_start/stop calls that changed a mask (an epoll_ctl each), and
-  // poll callbacks of channels (a channel spinning on an event it ignores shows here).
+  // Loop thread only (tests count them): uv_poll_start/stop calls that changed a mask (an
+  // epoll_ctl each), and poll callbacks of channels (a channel spinning on an event it
+  // ignores shows here).
   std::uint64_t poll_changes = 0;
   std::uint64_t poll_wakeups = 0;
+  // Loop thread only: bytes read straight into request bodies (see Channel::read_some).
+  std::uint64_t bytes_read_in_place = 0;
   // Exchanges given back by idle channels, for the next channel that receives bytes (at
   // most kSpareExchanges; a keep-alive request then allocates no exchange).
   static constexpr std::size_t kSpareExchanges = 64;

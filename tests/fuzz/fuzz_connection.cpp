@@ -1,5 +1,6 @@
 // libFuzzer target: http::Connection end to end with a fake application,
-// several requests per input, fed in pieces whose sizes come from the input.
+// several requests per input, fed in pieces whose sizes come from the input, through
+// receive() or, as the channel reads sockets, into the body's room where one is lent.
 // It checks the connection's contract: at most one request out at a time,
 // nothing handed out once the connection is closing, every response
 // framed so that a client can read it back, and one access-log record per
@@ -24,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   std::size_t piece = (data[0] & 63u) + 1;
   bool eof = (data[0] & 64u) != 0;
+  bool in_place = (data[0] & 128u) != 0;
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
   waitron::http::ConnectionSettings settings;
   settings.parser.max_head_bytes = 2048;
@@ -34,7 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t served = 0;
   while (!in.empty()) {
     bool was_closing = driver.connection().closing();
-    driver.send(in.substr(0, piece));
+    if (in_place) {
+      driver.send_in_place(in.substr(0, piece));
+    } else {
+      driver.send(in.substr(0, piece));
+    }
     in.remove_prefix(std::min(piece, in.size()));
     require(!was_closing || driver.requests().size() == served);
     served = driver.requests().size();

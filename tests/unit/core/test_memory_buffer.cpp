@@ -1,8 +1,11 @@
-// MemoryBuffer: memory_view, compaction of the consumed prefix, moves, close.
+// MemoryBuffer: memory_view, compaction of the consumed prefix, spare room written in place,
+// moves, close.
 #include "core/memory_buffer.hpp"
 
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -69,6 +72,57 @@ TEST_CASE("memory_buffer: consuming everything starts over and keeps working") {
     CHECK(buffer.size() == 0);
     CHECK(buffer.memory_view() == std::string_view());
   }
+}
+
+TEST_CASE("memory_buffer: bytes written into spare() room become content with commit()") {
+  MemoryBuffer buffer;
+  REQUIRE_FALSE(buffer.append("head:"));
+  std::span<char> room = buffer.spare(100);
+  REQUIRE(room.size() >= 100);
+  CHECK(buffer.size() == 5);  // room is not content
+  std::memcpy(room.data(), "body", 4);
+  buffer.commit(4);
+  CHECK(buffer.memory_view() == "head:body");
+  // Room given and not committed is not content, and the next append goes after "body".
+  room = buffer.spare(10);
+  std::memcpy(room.data(), "junk", 4);
+  REQUIRE_FALSE(buffer.append("!"));
+  CHECK(test::read_all(buffer) == "head:body!");
+}
+
+TEST_CASE("memory_buffer: spare() grows the block and keeps the unread bytes") {
+  MemoryBuffer buffer;
+  const std::string bytes = test::pattern(3000);
+  REQUIRE_FALSE(buffer.append(bytes));
+  buffer.consume(1000);
+  std::span<char> room = buffer.spare(1 << 20);
+  REQUIRE(room.size() >= (1u << 20));
+  std::memset(room.data(), 'z', 1 << 20);
+  buffer.commit(1 << 20);
+  CHECK(buffer.size() == 2000 + (1u << 20));
+  CHECK(buffer.memory_view()->substr(0, 2000) == std::string_view(bytes).substr(1000));
+  CHECK(buffer.memory_view()->substr(2000) == std::string(1 << 20, 'z'));
+}
+
+TEST_CASE("memory_buffer: spare() reuses a consumed prefix at least as large as what it moves") {
+  MemoryBuffer buffer;
+  buffer.reserve_more(1000);
+  REQUIRE_FALSE(buffer.append(test::pattern(1000)));
+  const char* block = buffer.memory_view()->data();
+  buffer.consume(600);  // 400 unread at 600..1000, the block full
+  std::span<char> room = buffer.spare(500);
+  CHECK(room.data() == block + 400);  // moved to the front: no new block
+  CHECK(buffer.memory_view() == std::string_view(test::pattern(1000)).substr(600));
+  // A prefix smaller than the unread bytes is not worth moving them: a new block.
+  MemoryBuffer other;
+  other.reserve_more(1000);
+  REQUIRE_FALSE(other.append(test::pattern(1000)));
+  other.consume(100);
+  const char* old_block = other.memory_view()->data() - 100;
+  room = other.spare(50);
+  CHECK(room.size() >= 50);
+  CHECK(other.memory_view()->data() != old_block + 100);
+  CHECK(other.memory_view() == std::string_view(test::pattern(1000)).substr(100));
 }
 
 TEST_CASE("memory_buffer: a moved-from buffer is empty and usable") {

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -149,6 +151,30 @@ TEST_CASE("overflowable_buffer: expect_total below the threshold makes room for 
   REQUIRE_FALSE(large.append("a"));
   CHECK(large.memory_view()->size() == 1);
   CHECK_FALSE(large.spilled());
+}
+
+TEST_CASE("overflowable_buffer: spare() room never lets the stored bytes reach the threshold") {
+  OverflowableBuffer buffer(kThreshold, test::temp_dir());
+  REQUIRE_FALSE(buffer.append("0123456789"));
+  std::span<char> room = buffer.spare(5000);
+  CHECK(room.size() == kThreshold - 1 - 10);  // the most that stays in memory
+  std::memset(room.data(), 'x', room.size());
+  buffer.commit(room.size());
+  CHECK(buffer.size() == kThreshold - 1);
+  CHECK_FALSE(buffer.spilled());
+  CHECK(buffer.spare(1).empty());  // full: the next byte goes through append() and spills
+  REQUIRE_FALSE(buffer.append("y"));
+  CHECK(buffer.spilled());
+  CHECK(buffer.spare(1).empty());  // in a file: no room in memory
+  CHECK(test::read_all(buffer) == "0123456789" + std::string(kThreshold - 11, 'x') + "y");
+
+  OverflowableBuffer small(kThreshold, test::temp_dir());
+  CHECK(small.spare(0).empty());
+  CHECK(small.spare(7).size() == 7);  // no more than asked
+  small.close();
+  CHECK(small.spare(7).empty());
+  OverflowableBuffer none(0, test::temp_dir());
+  CHECK(none.spare(7).empty());  // threshold 0: every byte goes to the file
 }
 
 TEST_CASE(

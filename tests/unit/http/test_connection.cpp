@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <sstream>
 
@@ -67,9 +68,18 @@ Outcome expected_outcome(const RequestCase& c) {
   return o;
 }
 
-Outcome run(const RequestCase& c, const std::vector<std::string_view>& pieces) {
+// `in_place`: body bytes go into the body's room where the connection lends one, as the
+// channel reads them from a socket.
+Outcome run(const RequestCase& c, const std::vector<std::string_view>& pieces,
+            bool in_place = false) {
   ConnectionDriver d(table_settings());
-  for (auto p : pieces) d.send(p);
+  for (auto p : pieces) {
+    if (in_place) {
+      d.send_in_place(p);
+    } else {
+      d.send(p);
+    }
+  }
   if (c.eof_after) d.send_eof();
   Outcome o;
   for (auto& r : d.requests()) {
@@ -137,6 +147,25 @@ TEST_CASE("request table: each case one byte at a time") {
   }
 }
 
+TEST_CASE("request table: each case split at every byte, bodies read in place") {
+  for (const RequestCase& c : request_cases()) {
+    bool with_fields = !c.fields.empty();
+    std::string want = expected_outcome(c).describe(with_fields);
+    std::string_view in(c.input);
+    for (std::size_t i = 1; i < in.size(); ++i) {
+      std::string got = run(c, {in.substr(0, i), in.substr(i)}, true).describe(with_fields);
+      if (got != want) {
+        FAIL_CHECK(c.name << " split at " << i << "\n  got:  " << got << "\n  want: " << want);
+        break;
+      }
+    }
+    std::vector<std::string_view> bytes;
+    for (std::size_t i = 0; i < in.size(); ++i) bytes.push_back(in.substr(i, 1));
+    std::string got = run(c, bytes, true).describe(with_fields);
+    CHECK_MESSAGE(got == want, c.name << " byte by byte\n  got:  " << got << "\n  want: " << want);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // The response side and the ordering rules, request by request.
 
@@ -189,6 +218,35 @@ TEST_CASE("pipelined requests are handed out one at a time, answered in order") 
     CHECK(responses[static_cast<std::size_t>(i)].body == "/" + std::to_string(i));
   CHECK(h.conn.wants_read());
   CHECK_FALSE(h.conn.closing());
+}
+
+TEST_CASE("a body read in place: the request completes and the next one parses as usual") {
+  Harness h;
+  CHECK(h.conn.receive_room(100).empty());  // nothing received yet: reads go elsewhere
+  h.conn.receive("POST /a HTTP/1.1\r\nContent-Length: 6\r\n\r\nab");
+  std::span<char> room = h.conn.receive_room(100);
+  REQUIRE(room.size() == 4);  // the rest of the body and no byte more
+  std::memcpy(room.data(), "cd", 2);
+  h.conn.received_in_place(2);
+  CHECK_FALSE(h.conn.has_request());
+  room = h.conn.receive_room(100);
+  REQUIRE(room.size() == 2);
+  std::memcpy(room.data(), "ef", 2);
+  h.conn.received_in_place(2);
+  auto req = h.take();
+  CHECK(req->head.target == "/a");
+  CHECK(read_all(req->body) == "abcdef");
+  CHECK(h.conn.receive_room(100).empty());  // a request runs: bytes wait in the input
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  // Head and body with the next request right behind: it is buffered, so no room is lent
+  // until the buffered bytes are parsed.
+  h.conn.receive("POST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\n\r\n");
+  CHECK(h.conn.receive_room(100).empty());
+  CHECK(read_all(h.take()->body) == "xyz");
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  CHECK(h.take()->head.target == "/c");
+  h.respond("200 OK", {{"Content-Length", "0"}}, "");
+  CHECK(read_responses(h.out()).size() == 3);
 }
 
 TEST_CASE("100 Continue goes out at the head, before the body, and only for a body") {

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 
@@ -190,6 +191,83 @@ TEST_CASE("bodies at inbuf_overflow go to an unnamed temporary file, closed with
     CHECK_FALSE(q.take_request()->body.spilled());
   }
   CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("a head arriving with body bytes behind it: only the head is kept in its buffer") {
+  Parser p(limits(64 * 1024, 1 << 20, 1 << 20));
+  const std::string head = "POST /x HTTP/1.1\r\nContent-Length: 30000\r\n\r\n";
+  const std::string msg = head + std::string(30000, 'b');
+  std::size_t consumed = 0;
+  REQUIRE(p.feed(msg, consumed) == Parser::Event::head_complete);
+  CHECK(consumed == head.size());
+  CHECK(p.retained_bytes() < 1024);  // the 30,000 body bytes were not copied with the head
+  std::string_view rest = std::string_view(msg).substr(consumed);
+  REQUIRE(feed_all(p, rest) == Parser::Event::message_complete);
+  CHECK(test::read_all(p.take_request()->body) == std::string(30000, 'b'));
+}
+
+TEST_CASE("body_room: a Content-Length body read in place, never past its end") {
+  Parser p(limits(1024, 1 << 20, 1 << 20));
+  std::string_view in = "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc";
+  std::size_t consumed = 0;
+  CHECK(p.body_room(100).empty());  // no body before the head
+  REQUIRE(p.feed(in, consumed) == Parser::Event::head_complete);
+  in.remove_prefix(consumed);
+  REQUIRE(p.feed(in, consumed) == Parser::Event::need_more);  // "abc" fed as usual
+  std::span<char> room = p.body_room(100);
+  REQUIRE(room.size() == 7);  // what the body lacks, not the 100 asked for
+  std::memcpy(room.data(), "defg", 4);
+  CHECK(p.commit_body(4) == Parser::Event::need_more);
+  room = p.body_room(2);
+  REQUIRE(room.size() == 2);  // no more than asked
+  std::memcpy(room.data(), "hi", 2);
+  CHECK(p.commit_body(2) == Parser::Event::need_more);
+  room = p.body_room(100);
+  REQUIRE(room.size() == 1);
+  room[0] = 'j';
+  CHECK(p.commit_body(1) == Parser::Event::message_complete);
+  CHECK(p.body_room(100).empty());  // complete: nothing more goes in
+  auto req = p.take_request();
+  REQUIRE(req);
+  CHECK(req->body_length == 10);
+  CHECK(test::read_all(req->body) == "abcdefghij");
+  CHECK(p.body_room(100).empty());  // the next message has no head yet
+}
+
+TEST_CASE("body_room: room grows with what arrived, so an announced body costs no memory ahead") {
+  Parser p(limits(1024, std::uint64_t{1} << 40, std::uint64_t{1} << 40));
+  std::string_view in = "POST / HTTP/1.1\r\nContent-Length: 1000000000\r\n\r\n";
+  std::size_t consumed = 0;
+  REQUIRE(p.feed(in, consumed) == Parser::Event::head_complete);
+  std::span<char> room = p.body_room(std::size_t{1} << 30);
+  REQUIRE(room.size() == 64 * 1024);  // not the gigabyte announced
+  std::memset(room.data(), 'a', room.size());
+  CHECK(p.commit_body(room.size()) == Parser::Event::need_more);
+  room = p.body_room(std::size_t{1} << 30);
+  REQUIRE(room.size() == 64 * 1024);  // as much as arrived so far
+  std::memset(room.data(), 'b', room.size());
+  CHECK(p.commit_body(room.size()) == Parser::Event::need_more);
+  CHECK(p.body_room(std::size_t{1} << 30).size() == 128 * 1024);
+}
+
+TEST_CASE("body_room: none for chunked, streamed or spilled bodies") {
+  std::size_t consumed = 0;
+  Parser chunked(limits(1024, 1 << 20, 1 << 20));
+  REQUIRE(chunked.feed("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", consumed) ==
+          Parser::Event::head_complete);
+  CHECK(chunked.body_room(100).empty());
+  Parser spilled(limits(1024, 1 << 20, 64));  // a 100-byte body goes to a file
+  REQUIRE(spilled.feed("POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n", consumed) ==
+          Parser::Event::head_complete);
+  CHECK(spilled.body_room(100).empty());
+  ParserLimits l = limits(1024, 1 << 20, 1 << 20);
+  l.stream_bodies = true;
+  Parser streamed(l);
+  REQUIRE(streamed.feed("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n", consumed) ==
+          Parser::Event::head_complete);
+  auto req = streamed.take_streaming_request();
+  REQUIRE(req);
+  CHECK(streamed.body_room(100).empty());
 }
 
 TEST_CASE("in_message tells a partial request from an idle connection") {

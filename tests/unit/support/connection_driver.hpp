@@ -3,6 +3,8 @@
 // "Content-Length: 2" and the body "ok", and records what it saw.
 #pragma once
 
+#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,6 +61,21 @@ class ConnectionDriver {
   void send(std::string_view bytes) {
     conn_.receive(bytes);
     serve();
+  }
+  // Feeds bytes as the channel reads a socket: into the body's room when the connection
+  // lends one (as much as fits, the rest in later "reads"), else through receive().
+  void send_in_place(std::string_view bytes) {
+    while (!bytes.empty()) {
+      std::span<char> room = conn_.receive_room(bytes.size());
+      if (room.empty()) {
+        send(bytes);
+        return;
+      }
+      std::memcpy(room.data(), bytes.data(), room.size());
+      conn_.received_in_place(room.size());
+      bytes.remove_prefix(room.size());
+      serve();
+    }
   }
   void send_eof() {
     conn_.receive_eof();
