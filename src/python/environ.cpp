@@ -2,6 +2,8 @@
 
 #include "python/bridge_types.hpp"
 
+#include <cstddef>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -62,6 +64,67 @@ PyRef environ_key(std::string_view key) {
   return PyRef::borrow(made);
 }
 
+// The keys every environ has, and the usual url_scheme values, made once each (module
+// lifetime; the GIL guards them): set without a lookup in the key cache, which hashes the
+// key's bytes each time.
+enum class Fixed : std::size_t {
+  server_software,
+  version,
+  url_scheme,
+  input,
+  errors,
+  multithread,
+  multiprocess,
+  run_once,
+  file_wrapper,
+  input_terminated,
+  waitron_disconnected,
+  waitress_disconnected,
+  http,
+  https,
+  count
+};
+constexpr const char* kFixedNames[] = {"SERVER_SOFTWARE",
+                                       "wsgi.version",
+                                       "wsgi.url_scheme",
+                                       "wsgi.input",
+                                       "wsgi.errors",
+                                       "wsgi.multithread",
+                                       "wsgi.multiprocess",
+                                       "wsgi.run_once",
+                                       "wsgi.file_wrapper",
+                                       "wsgi.input_terminated",
+                                       "waitron.client_disconnected",
+                                       "waitress.client_disconnected",
+                                       "http",
+                                       "https"};
+static_assert(std::size(kFixedNames) == static_cast<std::size_t>(Fixed::count));
+
+// A borrowed reference, or null with an exception set (made again at the next call).
+PyObject* fixed(Fixed which) {
+  static PyObject* made[static_cast<std::size_t>(Fixed::count)] = {};
+  PyObject*& slot = made[static_cast<std::size_t>(which)];
+  if (!slot) slot = PyUnicode_InternFromString(kFixedNames[static_cast<std::size_t>(which)]);
+  return slot;
+}
+
+bool set_fixed(PyObject* dict, Fixed key, PyObject* value) {
+  PyObject* k = fixed(key);
+  return k && value && PyDict_SetItem(dict, k, value) == 0;
+}
+
+// The url_scheme value: the usual two made once, any other made for the request.
+PyObject* new_scheme(const std::string& scheme) {
+  PyObject* usual = scheme == "http"    ? fixed(Fixed::http)
+                    : scheme == "https" ? fixed(Fixed::https)
+                                        : nullptr;
+  if (usual) {
+    Py_INCREF(usual);
+    return usual;
+  }
+  return PyUnicode_DecodeLatin1(scheme.data(), static_cast<Py_ssize_t>(scheme.size()), nullptr);
+}
+
 bool set(PyObject* dict, std::string_view key, PyObject* value) {
   PyRef k = environ_key(key);
   return k && value && PyDict_SetItem(dict, k.get(), value) == 0;
@@ -105,7 +168,7 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   });
   if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.
-  if (!has_software && !set(env.get(), "SERVER_SOFTWARE", Py_None)) return nullptr;
+  if (!has_software && !set_fixed(env.get(), Fixed::server_software, Py_None)) return nullptr;
   // (1, 0), made once (module lifetime) and retried if that failed. A plain pointer under
   // the GIL, not a function-local static: its guard, taken with the GIL held, could block a
   // thread that a garbage collection during the first call lets run.
@@ -113,18 +176,18 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   if (!version) version = Py_BuildValue("(ii)", 1, 0);
   if (!version) return nullptr;
   PyObject* sys_stderr = PySys_GetObject("stderr");  // borrowed
-  ok = set(env.get(), "wsgi.version", version) &&
-       set_new(env.get(), "wsgi.url_scheme",
-               PyUnicode_DecodeLatin1(url_scheme.data(), static_cast<Py_ssize_t>(url_scheme.size()),
-                                      nullptr)) &&
-       set(env.get(), "wsgi.input", input) &&
-       set(env.get(), "wsgi.errors", sys_stderr ? sys_stderr : Py_None) &&
-       set(env.get(), "wsgi.multithread", Py_True) &&
-       set(env.get(), "wsgi.multiprocess", Py_False) && set(env.get(), "wsgi.run_once", Py_False) &&
-       set(env.get(), "wsgi.file_wrapper", types.file_wrapper) &&
-       set(env.get(), "wsgi.input_terminated", Py_True) &&
-       set(env.get(), "waitron.client_disconnected", check) &&
-       set(env.get(), "waitress.client_disconnected", check);
+  PyRef scheme = PyRef::steal(new_scheme(url_scheme));
+  ok = set_fixed(env.get(), Fixed::version, version) &&
+       set_fixed(env.get(), Fixed::url_scheme, scheme.get()) &&
+       set_fixed(env.get(), Fixed::input, input) &&
+       set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
+       set_fixed(env.get(), Fixed::multithread, Py_True) &&
+       set_fixed(env.get(), Fixed::multiprocess, Py_False) &&
+       set_fixed(env.get(), Fixed::run_once, Py_False) &&
+       set_fixed(env.get(), Fixed::file_wrapper, types.file_wrapper) &&
+       set_fixed(env.get(), Fixed::input_terminated, Py_True) &&
+       set_fixed(env.get(), Fixed::waitron_disconnected, check) &&
+       set_fixed(env.get(), Fixed::waitress_disconnected, check);
   return ok ? env.release() : nullptr;
 }
 
