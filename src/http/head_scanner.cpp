@@ -1,5 +1,8 @@
 #include "http/head_scanner.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include "http/rfc9110.hpp"
 
 namespace waitron::http {
@@ -21,6 +24,28 @@ bool is_known_method(std::string_view m) noexcept {
     if (k == m) return true;
   }
   return false;
+}
+
+// Bytes a request line (kInLine bit) or a field line (kInField bit) may hold that need no
+// decision of the scanner: everything but CR, LF and the other control bytes and DEL (HTAB
+// is fine in a field line only). The scanner skips runs of them with one lookup each.
+constexpr unsigned char kInLine = 1;
+constexpr unsigned char kInField = 2;
+constexpr std::array<unsigned char, 256> make_plain_table() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0x20; c < 0x100; ++c) {
+    if (c != 0x7f) t[static_cast<std::size_t>(c)] = kInLine | kInField;
+  }
+  t['\t'] = kInField;
+  return t;
+}
+constexpr std::array<unsigned char, 256> kPlain = make_plain_table();
+
+// The first position from `pos` whose byte is not plain for `kind`, or `end`.
+std::size_t skip_plain(std::string_view head, std::size_t pos, std::size_t end,
+                       unsigned char kind) noexcept {
+  while (pos < end && (kPlain[static_cast<unsigned char>(head[pos])] & kind) != 0) ++pos;
+  return pos;
 }
 
 bool is_alpha(char c) noexcept {
@@ -111,6 +136,12 @@ HeadScanner::Status HeadScanner::fail(errc e) noexcept {
 }
 
 HeadScanner::Status HeadScanner::scan(std::string_view head) noexcept {
+  // Runs of plain bytes are skipped up to here: the byte at max_head_bytes_ - 1 is where
+  // the size check below fails, so a skip never passes it.
+  const std::size_t skip_end =
+      max_head_bytes_ == 0
+          ? 0
+          : static_cast<std::size_t>(std::min<std::uint64_t>(head.size(), max_head_bytes_ - 1));
   while (pos_ < head.size()) {
     // RFC 9112 §2.3 leaves the limit to the server; waitress answers 431 once
     // max_request_header_size bytes have arrived without a complete head.
@@ -137,6 +168,10 @@ HeadScanner::Status HeadScanner::scan(std::string_view head) noexcept {
         state_ = State::message_start;
         break;
       case State::request_line:
+        if ((kPlain[c] & kInLine) != 0) {
+          pos_ = skip_plain(head, pos_ + 1, skip_end, kInLine);
+          continue;
+        }
         if (c == '\r') {
           state_ = State::request_line_lf;
         } else if (c == '\n') {
@@ -175,6 +210,10 @@ HeadScanner::Status HeadScanner::scan(std::string_view head) noexcept {
         }
         break;
       case State::field_line:
+        if ((kPlain[c] & kInField) != 0) {
+          pos_ = skip_plain(head, pos_ + 1, skip_end, kInField);
+          continue;
+        }
         if (c == '\r') {
           state_ = State::field_line_lf;
         } else if (c == '\n') {

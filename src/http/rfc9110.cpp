@@ -261,12 +261,23 @@ std::string_view reason_phrase(int status) noexcept {
 }
 
 bool is_hop_by_hop(std::string_view name) noexcept {
-  for (std::string_view h :
-       {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-        "transfer-encoding", "upgrade"}) {
-    if (iequals(name, h)) return true;
+  // By length first: every response field is checked, and few have a hop-by-hop length.
+  switch (name.size()) {
+    case 2:
+      return iequals(name, "te");
+    case 7:
+      return iequals(name, "trailer") || iequals(name, "upgrade");
+    case 10:
+      return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 17:
+      return iequals(name, "transfer-encoding");
+    case 18:
+      return iequals(name, "proxy-authenticate");
+    case 19:
+      return iequals(name, "proxy-authorization");
+    default:
+      return false;
   }
-  return false;
 }
 
 }  // namespace waitron::http

@@ -124,3 +124,52 @@ TEST_CASE("the head limit: max-1 bytes pass, max bytes fail, even when they comp
   CHECK(s.scan(endless) == HeadScanner::Status::failed);
   CHECK(s.scanned() == 1023);
 }
+
+TEST_CASE("an endless request line fails at the limit too") {
+  HeadScanner s(1024);
+  std::string endless = "GET /" + std::string(5000, 'a');
+  CHECK(s.scan(endless) == HeadScanner::Status::failed);
+  CHECK(s.error() == errc::head_too_large);
+  CHECK(s.scanned() == 1023);
+  HeadScanner small(3);
+  CHECK(small.scan("GET / HTTP/1.1\r\n\r\n") == HeadScanner::Status::failed);
+  CHECK(small.scanned() == 2);
+}
+
+TEST_CASE("runs of plain bytes are skipped alike whole, split anywhere, and at the limit") {
+  // Each head scanned whole, then split at every byte: the same status, error and end.
+  // Limits put the size check inside a run of plain bytes and right at its end.
+  const std::string heads[] = {
+      "GET /abc?d=e HTTP/1.1\r\nHost: a.b\r\nX-Long: " + std::string(200, 'v') + "\r\n\r\n",
+      "GET /p HTTP/1.1\r\nA:\tb\tc\r\n\r\n",
+      "GET /p\tq HTTP/1.1\r\n\r\n",
+      "GET /p HTTP/1.1\r\nA: b\x01c\r\n\r\n",
+      "GET /p HTTP/1.1\r\nA: b\x7f\r\n\r\n",
+      "GET /p HTTP/1.1\r\nA: b\rc\r\n\r\n",
+      "GET /p HTTP/1.1\nA: b\r\n\r\n",
+      "GET /\xff HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.1\r\nA: \xff\xfe\r\n\r\n",
+  };
+  for (const std::string& h : heads) {
+    for (std::uint64_t limit : {std::uint64_t{1024}, std::uint64_t{10}, std::uint64_t{25},
+                                std::uint64_t{h.size()}, std::uint64_t{h.size() + 1}}) {
+      HeadScanner whole(limit);
+      auto expected = whole.scan(h);
+      for (std::size_t split = 1; split < h.size(); ++split) {
+        HeadScanner s(limit);
+        auto st = s.scan(std::string_view(h).substr(0, split));
+        if (st == HeadScanner::Status::need_more) st = s.scan(h);
+        CAPTURE(h);
+        CAPTURE(limit);
+        CAPTURE(split);
+        REQUIRE(st == expected);
+        REQUIRE(s.error() == whole.error());
+        REQUIRE(s.scanned() == whole.scanned());
+      }
+    }
+  }
+  // What the table holds: HTAB only in field lines, 0x80-0xFF in both.
+  CHECK(scan_all("GET / HTTP/1.1\r\nA:\tb\r\n\r\n").status == HeadScanner::Status::complete);
+  CHECK(scan_all("GET /\t HTTP/1.1\r\n\r\n").error == errc::invalid_request_line);
+  CHECK(scan_all("GET / HTTP/1.1\r\nA: \x80\r\n\r\n").status == HeadScanner::Status::complete);
+}

@@ -75,4 +75,10 @@ TEST_CASE("reason phrases and hop-by-hop fields") {
   }
   CHECK_FALSE(is_hop_by_hop("Content-Length"));
   CHECK_FALSE(is_hop_by_hop("Trailers"));
+  // Names of a hop-by-hop field's length that are not one.
+  for (const char* h :
+       {"", "t", "tf", "Trailed", "Upgrado", "Connectiom", "Keep-Alivf", "transfer-encodinf",
+        "Proxy-Authenticatf", "Proxy-Authorizatiom", "Keep-Alive-Extension"}) {
+    CHECK_FALSE_MESSAGE(is_hop_by_hop(h), h);
+  }
 }

@@ -138,6 +138,9 @@ TEST_CASE("WSGI's checks on the status and fields") {
   CHECK_THROWS_AS(check_response_head("200 OK", {{"Bad Name", "x"}}), ResponseError);
   CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\r\nInjected: 1"}}), ResponseError);
   CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\nb"}}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\rb"}}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK\r", {}), ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\x7f"}}), ResponseError);
   for (const char* h : {"Connection", "keep-alive", "Transfer-Encoding", "Upgrade", "Trailer", "TE",
                         "Proxy-Authenticate", "Proxy-Authorization"}) {
     CHECK_THROWS_AS(check_response_head("200 OK", {{h, "x"}}), ResponseError);
