@@ -1,6 +1,8 @@
 #include "http/response_head.hpp"
 
 #include <charconv>
+#include <cstring>
+#include <new>
 #include <vector>
 
 #include "http/rfc9110.hpp"
@@ -37,8 +39,8 @@ struct Line {
   std::string_view value;
 };
 
-// The lines of a head: up to kInline on the stack (a response head almost always), more on
-// the heap.
+// The lines of a head: up to kInline in uninitialised storage on the stack (a response head
+// almost always), more on the heap.
 class Lines {
  public:
   explicit Lines(std::size_t capacity) {
@@ -47,8 +49,10 @@ class Lines {
       data_ = heap_.data();
     }
   }
+  Lines(const Lines&) = delete;
+  Lines& operator=(const Lines&) = delete;
   void push(std::string_view name, std::string_view value) noexcept {
-    data_[size_++] = Line{name, value};
+    new (data_ + size_++) Line{name, value};
   }
   // By name, stable (waitress sorts its response headers), by insertion: a head has few.
   void sort() noexcept {
@@ -59,16 +63,36 @@ class Lines {
       data_[j] = line;
     }
   }
-  [[nodiscard]] const Line* begin() const noexcept { return data_; }
-  [[nodiscard]] const Line* end() const noexcept { return data_ + size_; }
+  [[nodiscard]] Line* begin() noexcept { return data_; }
+  [[nodiscard]] Line* end() noexcept { return data_ + size_; }
 
  private:
   static constexpr std::size_t kInline = 16;
-  Line inline_[kInline];
+  alignas(Line) unsigned char inline_[kInline * sizeof(Line)];
   std::vector<Line> heap_;
-  Line* data_ = inline_;
+  Line* data_ = reinterpret_cast<Line*>(inline_);
   std::size_t size_ = 0;
 };
+
+// The fields the framing looks at, told apart by length first.
+enum class Role { other, content_length, server, date };
+Role role_of(std::string_view name) noexcept {
+  switch (name.size()) {
+    case 14:
+      return iequals(name, "content-length") ? Role::content_length : Role::other;
+    case 6:
+      return iequals(name, "server") ? Role::server : Role::other;
+    case 4:
+      return iequals(name, "date") ? Role::date : Role::other;
+    default:
+      return Role::other;
+  }
+}
+
+char* put(char* at, std::string_view s) noexcept {
+  std::memcpy(at, s.data(), s.size());
+  return at + s.size();
+}
 
 }  // namespace
 
@@ -93,7 +117,6 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
 
   // The application's fields, at most four of the server's, and a Content-Length value.
   Lines lines(response.fields.size() + 4);
-  std::string capitalised;  // names the application did not spell as waitress sends them
   std::size_t to_capitalise = 0;
   std::optional<std::uint64_t> app_length;
   bool has_server = false;
@@ -101,25 +124,33 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
   // RFC 9110 §8.6: no Content-Length in a 204 response.
   bool strip_length = code == 204;
   for (const Field& f : response.fields) {
-    if (iequals(f.name, "content-length")) {
-      app_length = parse_decimal(trim_ows(f.value));
-      if (!app_length) return std::make_error_code(std::errc::invalid_argument);
-      continue;  // re-added below from the framing decision
+    switch (role_of(f.name)) {
+      case Role::content_length:
+        app_length = parse_decimal(trim_ows(f.value));
+        if (!app_length) return std::make_error_code(std::errc::invalid_argument);
+        continue;  // re-added below from the framing decision
+      case Role::server:
+        has_server = true;
+        break;
+      case Role::date:
+        has_date = true;
+        break;
+      case Role::other:
+        break;
     }
-    has_server = has_server || iequals(f.name, "server");
-    has_date = has_date || iequals(f.name, "date");
     if (!is_capitalised(f.name)) to_capitalise += f.name.size();
+    lines.push(f.name, f.value);
   }
-  // Reserved whole first, so the views into it stay valid.
-  capitalised.reserve(to_capitalise);
-  for (const Field& f : response.fields) {
-    if (iequals(f.name, "content-length")) continue;
-    if (is_capitalised(f.name)) {
-      lines.push(f.name, f.value);
-    } else {
+  // Names the application did not spell as waitress sends them (rare): copied capitalised
+  // into storage reserved whole first, so that the views into it stay valid.
+  std::string capitalised;
+  if (to_capitalise != 0) {
+    capitalised.reserve(to_capitalise);
+    for (Line& line : lines) {
+      if (is_capitalised(line.name)) continue;
       std::size_t at = capitalised.size();
-      capitalise_into(f.name, capitalised);
-      lines.push(std::string_view(capitalised).substr(at), f.value);
+      capitalise_into(line.name, capitalised);
+      line.name = std::string_view(capitalised).substr(at);
     }
   }
 
@@ -166,17 +197,19 @@ std::error_code frame_response(const ResponseHead& response, const RequestHead& 
 
   std::size_t size = 9 + response.status.size() + 2 + 2;
   for (const Line& l : lines) size += l.name.size() + 2 + l.value.size() + 2;
-  out.reserve(out.size() + size);
-  out.append(request.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  out.append(response.status);
-  out.append("\r\n");
+  const std::size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  p = put(p, request.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  p = put(p, response.status);
+  p = put(p, "\r\n");
   for (const Line& l : lines) {
-    out.append(l.name);
-    out.append(": ");
-    out.append(l.value);
-    out.append("\r\n");
+    p = put(p, l.name);
+    p = put(p, ": ");
+    p = put(p, l.value);
+    p = put(p, "\r\n");
   }
-  out.append("\r\n");
+  put(p, "\r\n");
   return {};
 }
 

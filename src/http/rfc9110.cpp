@@ -17,10 +17,6 @@ constexpr std::array<bool, 256> make_tchar_table() {
 }
 constexpr std::array<bool, 256> kTchar = make_tchar_table();
 
-constexpr char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
 bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
@@ -103,14 +99,6 @@ std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 bool list_contains_token(std::string_view list, std::string_view token) noexcept {

@@ -24,8 +24,18 @@ bool is_field_value(std::string_view s) noexcept;
 // bytes such as 0xA0 or 0x85 are part of the value.
 std::string_view trim_ows(std::string_view s) noexcept;
 
-// ASCII case-insensitive equality.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+// ASCII case-insensitive equality. Inline: field names are compared on every request.
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
 
 // True when a comma-separated token list (RFC 9110 §5.6.1), such as a
 // Connection field value, contains `token` (case-insensitive).

@@ -200,7 +200,13 @@ void Channel::read_some() {
 void Channel::dispatch() {
   if (pipe_ || !ex_ || !ex_->conn.has_request() || closed_) return;
   auto request = ex_->conn.take_request();
-  pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark);
+  if (work::ResponsePipe::reusable(ex_->spare_pipe)) {
+    pipe_ = std::move(ex_->spare_pipe);
+    pipe_->reset();
+  } else {
+    pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark);
+    ++ctx_.pipes_created;
+  }
   pipe_->owner = this;
   ++ctx_.requests_in_flight;
   if (peer_eof_) pipe_->mark_peer_closed();
@@ -270,7 +276,11 @@ void Channel::release_pipe() noexcept {
   if (!pipe_) return;
   pipe_->owner = nullptr;
   pipe_->disconnect();
-  pipe_.reset();
+  if (ex_ && !ex_->spare_pipe) {
+    ex_->spare_pipe = std::move(pipe_);  // reused by the next request if the task let go
+  } else {
+    pipe_.reset();
+  }
   --ctx_.requests_in_flight;
 }
 

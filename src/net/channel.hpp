@@ -79,6 +79,8 @@ struct Exchange {
   WriteQueue out;
   std::vector<LoggedResponse> logged;  // recorded, waiting for their last byte to be sent
   std::uint64_t written = 0;           // output bytes handed to the socket so far
+  // The pipe of the last request, kept for the next one when nothing else holds it.
+  std::shared_ptr<work::ResponsePipe> spare_pipe;
 };
 
 // What every channel of a server shares (loop thread only).
@@ -111,6 +113,7 @@ struct ChannelContext {
   static constexpr std::size_t kMaxSpareBytes = 32 * 1024;  // buffer capacity a spare may keep
   std::vector<std::unique_ptr<Exchange>> spare_exchanges;
   std::uint64_t exchanges_created = 0;  // loop thread only (tests count them)
+  std::uint64_t pipes_created = 0;      // loop thread only (tests count them)
 };
 
 class Channel {

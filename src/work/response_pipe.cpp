@@ -4,15 +4,18 @@
 
 namespace waitron::work {
 
-void ResponsePipe::push(ResponseEvent event) {
+void ResponsePipe::push(ResponseEvent&& event) {
   bool first;
   {
     std::lock_guard lock(mutex_);
     if (disconnected_.load()) return;
-    if (event.kind == ResponseEvent::Kind::bytes) pending_bytes_ += event.bytes.size();
-    if (event.kind == ResponseEvent::Kind::shared) pending_bytes_ += event.shared.bytes.size();
+    std::uint64_t added = 0;
+    if (event.kind == ResponseEvent::Kind::bytes) added = event.bytes.size();
+    if (event.kind == ResponseEvent::Kind::shared) added = event.shared.bytes.size();
+    // Written under the mutex only: a plain load and store, no atomic read-modify-write.
+    if (added != 0) pending_bytes_.store(pending_bytes_.load(std::memory_order_relaxed) + added);
     // A response is usually a start, a body and a finish: room for those at once, not three
-    // reallocations.
+    // reallocations (and none at all once the two vectors have grown, see take()).
     if (events_.capacity() == 0) events_.reserve(4);
     events_.push_back(std::move(event));
     first = !scheduled_;
@@ -23,23 +26,48 @@ void ResponsePipe::push(ResponseEvent event) {
 }
 
 bool ResponsePipe::wait_for_room() {
+  // Below the watermark (nearly always, for a small response) no lock is needed.
+  if (pending_bytes_.load() <= high_watermark_) return !disconnected_.load();
   std::unique_lock lock(mutex_);
   room_.wait(lock, [&] { return disconnected_.load() || pending_bytes_ <= high_watermark_; });
   return !disconnected_.load();
 }
 
-std::vector<ResponseEvent> ResponsePipe::take() {
+std::vector<ResponseEvent>& ResponsePipe::take() {
+  taken_.clear();
   std::lock_guard lock(mutex_);
   scheduled_ = false;
-  return std::exchange(events_, {});
+  events_.swap(taken_);
+  return taken_;
+}
+
+bool ResponsePipe::reusable(const std::shared_ptr<ResponsePipe>& pipe) noexcept {
+  if (!pipe || pipe.use_count() != 1) return false;
+  // use_count() is a relaxed load: the fence orders this thread's next accesses after the
+  // other owners' last ones (their release of the count).
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return true;
+}
+
+void ResponsePipe::reset() noexcept {
+  std::lock_guard lock(mutex_);
+  events_.clear();
+  taken_.clear();
+  pending_bytes_.store(0);
+  scheduled_ = false;
+  disconnected_.store(false);
+  peer_closed_.store(false);
+  owner = nullptr;
 }
 
 void ResponsePipe::sent(std::uint64_t n) {
   {
     std::lock_guard lock(mutex_);
     // Framing bytes are not counted on the way in, so clamp at zero.
-    pending_bytes_ -= std::min(n, pending_bytes_);
-    if (pending_bytes_ > high_watermark_) return;
+    const std::uint64_t pending = pending_bytes_.load(std::memory_order_relaxed);
+    const std::uint64_t left = pending - std::min(n, pending);
+    pending_bytes_.store(left);
+    if (left > high_watermark_) return;
   }
   room_.notify_all();
 }

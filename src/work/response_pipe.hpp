@@ -9,9 +9,9 @@
 // no-ops.
 //
 // Ownership: shared (std::shared_ptr) by the running task and the channel; whichever lets
-// go last frees it. Threads: push(), wait_for_room() on the application thread; take(),
-// sent(), the owner pointer on the loop thread; disconnect(), disconnected() and
-// peer_closed() anywhere.
+// go last frees it, unless the channel keeps it for its next request (reusable(), reset()).
+// Threads: push(), wait_for_room() on the application thread; take(), sent(), the owner pointer on
+// the loop thread; disconnect(), disconnected() and peer_closed() anywhere.
 #pragma once
 
 #include <atomic>
@@ -65,13 +65,15 @@ class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
       : notifier_(notifier), high_watermark_(high_watermark) {}
 
   // Application thread. Events pushed after disconnect() are dropped.
-  void push(ResponseEvent event);
+  void push(ResponseEvent&& event);
   // Application thread. Blocks while more than high_watermark bytes wait to be sent.
   // Returns false once the pipe is disconnected.
   bool wait_for_room();
 
-  // Loop thread: the events pushed so far.
-  std::vector<ResponseEvent> take();
+  // Loop thread: the events pushed so far, in a vector of the pipe's that stays valid (and
+  // the loop thread's alone) until the next take(). The two vectors trade places, so a
+  // reused pipe allocates none.
+  std::vector<ResponseEvent>& take();
   // Loop thread: the socket accepted n bytes of body data.
   void sent(std::uint64_t n);
 
@@ -85,14 +87,24 @@ class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
   // Loop thread only: the channel serving this pipe, or null once it is gone.
   void* owner = nullptr;
 
+  // Loop thread: true when `pipe` may serve another request (see reset()): it is the only
+  // owner, so no task runs with it and no notification of it waits to be delivered.
+  static bool reusable(const std::shared_ptr<ResponsePipe>& pipe) noexcept;
+  // Loop thread, on a reusable() pipe: back to the state of a new one, with the vectors'
+  // room kept. A channel keeps its last pipe for its next request: one allocation less.
+  void reset() noexcept;
+
  private:
   PipeNotifier& notifier_;
   const std::uint64_t high_watermark_;
   std::mutex mutex_;
   std::condition_variable room_;
   std::vector<ResponseEvent> events_;
-  std::uint64_t pending_bytes_ = 0;  // pushed and not yet accepted by the socket
-  bool scheduled_ = false;           // a notify() is outstanding
+  std::vector<ResponseEvent> taken_;  // loop thread: what the last take() returned
+  // Pushed and not yet accepted by the socket. Written under mutex_; read without it by
+  // wait_for_room()'s fast path, where a stale value only delays the wait to the next write.
+  std::atomic<std::uint64_t> pending_bytes_{0};
+  bool scheduled_ = false;  // a notify() is outstanding
   std::atomic<bool> disconnected_{false};
   std::atomic<bool> peer_closed_{false};
 };

@@ -186,6 +186,7 @@ class TaskResponse final : public Response {
     check_response_head(status, headers);
     head_.status = std::move(status);
     head_.fields.clear();
+    head_.fields.reserve(headers.size());
     for (auto& h : headers)
       head_.fields.push_back(http::Field{std::move(h.name), std::move(h.value)});
     started_ = true;
@@ -286,28 +287,28 @@ void check_response_head(std::string_view status, const std::vector<Header>& hea
 void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
               std::shared_ptr<ResponsePipe> pipe, const TaskSettings& settings,
               Peer peer) noexcept {
-  std::string path = "/";
   try {
     TaskRequest req(std::shared_ptr<http::IncomingRequest>(std::move(request)), settings, peer,
                     *pipe);
-    path = std::string(req.path());
+    // The path of the error log lines, decoded only when one is written.
+    const auto path = [&req]() -> std::string { return std::string(req.path()); };
     TaskResponse res(*pipe);
     try {
       app.handle(req, res);
       res.finish();
     } catch (const ClientDisconnected&) {
-      log(settings, core::LogLevel::info, "Client disconnected while serving " + path);
+      log(settings, core::LogLevel::info, "Client disconnected while serving " + path());
       pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
     } catch (const ResponseAbandoned&) {
       pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
     } catch (const std::exception& e) {
-      log(settings, core::LogLevel::error, "Exception while serving " + path + ": " + e.what());
+      log(settings, core::LogLevel::error, "Exception while serving " + path() + ": " + e.what());
       res.fail(settings.expose_tracebacks
                    ? std::string(e.what())
                    : "The server encountered an unexpected internal server error");
     } catch (...) {
       log(settings, core::LogLevel::error,
-          "Exception while serving " + path + ": unknown exception");
+          "Exception while serving " + path() + ": unknown exception");
       res.fail("The server encountered an unexpected internal server error");
     }
   } catch (...) {

@@ -104,9 +104,10 @@ struct Fixture final : ChannelHost {
   int client = -1;
   std::atomic<bool> channel_gone{false};
 
-  explicit Fixture(FakeApp a) : app(std::move(a)) {
+  // threads = 0: the application runs on the loop thread (inline mode).
+  explicit Fixture(FakeApp a, unsigned threads = 1) : app(std::move(a)) {
     REQUIRE(uv_loop_init(&loop) == 0);
-    queue = std::make_unique<work::WorkQueue>(&loop, 1, [](std::shared_ptr<ResponsePipe> p) {
+    queue = std::make_unique<work::WorkQueue>(&loop, threads, [](std::shared_ptr<ResponsePipe> p) {
       if (auto* ch = static_cast<Channel*>(p->owner)) ch->on_pipe_ready(*p);
     });
     REQUIRE(queue->start() == 0);
@@ -325,6 +326,22 @@ TEST_CASE("an idle keep-alive connection gives its exchange back between request
   // exchange takes it to its grave).
   CHECK(f.ctx.exchanges_created == 1);
   CHECK(f.ctx.spare_exchanges.size() == 1);
+}
+
+TEST_CASE("a keep-alive connection serves its requests with one response pipe") {
+  // Inline, the task lets go of its pipe before the response is sent, so each request finds
+  // the last one's pipe free for reuse: one pipe for 20 requests, none allocated per request.
+  int served = 0;
+  Fixture f(
+      [&](http::IncomingRequest& req, ResponsePipe& pipe) {
+        ++served;
+        CHECK_FALSE(pipe.disconnected());
+        respond(pipe, "200 OK", req.head.target);
+      },
+      0);
+  f.run([](int fd) { keep_alive_client(fd, 20); });
+  CHECK(served == 20);
+  CHECK(f.ctx.pipes_created == 1);
 }
 
 TEST_CASE("an exchange that grew large buffers is freed, not kept as a spare") {

@@ -801,7 +801,9 @@ TEST_CASE("wrapper: a request the rules leave alone reaches the App as it is") {
 TEST_CASE("wrapper: the fast path sees proxy headers spelt with underscores or in any case") {
   // The environ maps '-' and '_' to the same key, so X_Forwarded_For is a proxy header too.
   for (const char* name :
-       {"X_Forwarded_For", "x-forwarded_for", "FORWARDED", "x_FORWARDED-proto"}) {
+       {"X_Forwarded_For", "x-forwarded_for", "FORWARDED", "x_FORWARDED-proto", "forwarded",
+        "X-Forwarded-By", "x_forwarded_by", "X-Forwarded-Host", "X_FORWARDED_HOST",
+        "X-Forwarded-Port", "x-forwarded_port", "X-Forwarded-Proto"}) {
     CAPTURE(name);
     Seen seen;
     auto app = wrap_proxy_headers(recorder(seen), ProxySettings{}, nullptr);

@@ -29,7 +29,7 @@ TEST_CASE("events arrive in order, with one notification per batch") {
   pipe->push(bytes("a"));
   pipe->push(bytes("b"));
   CHECK(n.calls == 1);
-  auto events = pipe->take();
+  auto events = std::move(pipe->take());
   REQUIRE(events.size() == 2);
   CHECK(events[0].bytes == "a");
   CHECK(events[1].bytes == "b");
@@ -79,4 +79,56 @@ TEST_CASE("sent() never underflows the pending count") {
   pipe->push(bytes("abc"));
   pipe->sent(1000);  // framing bytes counted on the way out
   CHECK(pipe->wait_for_room());
+}
+
+TEST_CASE("take() trades two vectors, so a pipe in use allocates no more") {
+  CountingNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 1 << 20);
+  for (int round = 0; round < 3; ++round) {
+    pipe->push(bytes("a"));
+    pipe->push(bytes("b"));
+    pipe->push(bytes("c"));
+    std::vector<ResponseEvent>& taken = pipe->take();
+    REQUIRE(taken.size() == 3);
+    CHECK(taken[2].bytes == "c");
+  }
+  // After the vectors grew, their buffers only change places.
+  const ResponseEvent* first = pipe->take().data();
+  pipe->push(bytes("d"));
+  const ResponseEvent* second = pipe->take().data();
+  CHECK(second != first);
+  pipe->push(bytes("e"));
+  std::vector<ResponseEvent>& third = pipe->take();
+  CHECK(third.data() == first);
+  REQUIRE(third.size() == 1);
+  CHECK(third[0].bytes == "e");
+}
+
+TEST_CASE("a pipe is reusable by its sole owner only, and reset() makes it as new") {
+  CountingNotifier n;
+  std::shared_ptr<ResponsePipe> none;
+  CHECK_FALSE(ResponsePipe::reusable(none));
+  auto pipe = std::make_shared<ResponsePipe>(n, 4);
+  CHECK(ResponsePipe::reusable(pipe));
+  {
+    std::shared_ptr<ResponsePipe> task = pipe;  // a task or a notification still holds it
+    CHECK_FALSE(ResponsePipe::reusable(pipe));
+  }
+  CHECK(ResponsePipe::reusable(pipe));
+  // A used pipe: bytes above the watermark, a pending notification, the client gone.
+  pipe->push(bytes("0123456789"));
+  pipe->mark_peer_closed();
+  pipe->owner = &n;
+  pipe->disconnect();
+  CHECK(pipe->disconnected());
+  pipe->reset();
+  CHECK_FALSE(pipe->disconnected());
+  CHECK_FALSE(pipe->peer_closed());
+  CHECK(pipe->owner == nullptr);
+  CHECK(pipe->take().empty());
+  CHECK(pipe->wait_for_room());  // the 10 bytes no longer count against the watermark
+  const int before = n.calls;
+  pipe->push(bytes("x"));  // notifies again: no notification is outstanding
+  CHECK(n.calls == before + 1);
+  REQUIRE(pipe->take().size() == 1);
 }

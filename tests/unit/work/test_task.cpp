@@ -42,7 +42,7 @@ void run(Run& out, App& app, std::unique_ptr<http::IncomingRequest> req, bool tr
   s.expose_tracebacks = tracebacks;
   s.logger = &out.log;
   run_task(app, std::move(req), pipe, s, Peer{"127.0.0.1", 1234, "80"});
-  out.events = pipe->take();
+  out.events = std::move(pipe->take());
 }
 
 std::vector<Kind> kinds(const Run& r) {
