@@ -192,7 +192,7 @@ void Connection::advance() {
   }
 }
 
-std::unique_ptr<IncomingRequest> Connection::take_request() {
+std::shared_ptr<IncomingRequest> Connection::take_request() {
   if (state_ != State::request_ready) return nullptr;
   state_ = State::in_app;
   const RequestHead& head = ready_->head;
@@ -212,7 +212,7 @@ std::error_code Connection::start_response(const ResponseHead& head) {
   if (close_after_) current_.keep_alive = false;  // announced in the head
   // Room for the head and, when the body is small and its length known, for the body
   // behind it: a small response costs one allocation.
-  std::string bytes;
+  std::string bytes = std::exchange(spare_, std::string());
   bytes.reserve(kHeadRoom);
   Framing framing;
   if (auto ec =
@@ -383,6 +383,17 @@ void Connection::record(int status, std::uint64_t body_bytes) {
 void Connection::push_output(OutputChunk chunk, std::uint64_t size) {
   emitted_ += size;
   output_.push_back(std::move(chunk));
+}
+
+void Connection::recycle(std::string&& sent) noexcept {
+  // Only a string with memory of its own is worth keeping (a short one lives inside the
+  // object), and only if none is kept yet.
+  const std::size_t inside = std::string().capacity();
+  if (spare_.capacity() > inside || sent.capacity() <= inside || sent.capacity() > kMaxSpare) {
+    return;
+  }
+  spare_ = std::move(sent);
+  spare_.clear();
 }
 
 void Connection::emit(std::string_view bytes) {

@@ -92,7 +92,7 @@ class Connection {
 
   // A complete request waits to be taken. At most one at a time.
   [[nodiscard]] bool has_request() const noexcept { return state_ == State::request_ready; }
-  [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
+  [[nodiscard]] std::shared_ptr<IncomingRequest> take_request();
 
   // The response to the request taken last. start_response() and fail_response() act only
   // when a request was taken and no response was started for it; the others only on a
@@ -157,8 +157,14 @@ class Connection {
   }
   // Memory its buffers hold on to between requests (a large head leaves a large one).
   [[nodiscard]] std::size_t retained_bytes() const noexcept {
-    return input_.capacity() + output_.capacity() * sizeof(OutputChunk) + parser_.retained_bytes();
+    return input_.capacity() + output_.capacity() * sizeof(OutputChunk) + parser_.retained_bytes() +
+           spare_.capacity();
   }
+  // Gives back the string of a response head the socket took whole: the next response's
+  // head is written into it instead of a new allocation. Kept when no spare is kept yet and
+  // it is no larger than kMaxSpare; emptied.
+  void recycle(std::string&& sent) noexcept;
+  static constexpr std::size_t kMaxSpare = 4096;
   // A response was started and not finished yet.
   [[nodiscard]] bool responding() const noexcept { return state_ == State::responding; }
 
@@ -196,7 +202,7 @@ class Connection {
 
   std::string input_;
   std::size_t input_pos_ = 0;
-  std::unique_ptr<IncomingRequest> ready_;
+  std::shared_ptr<IncomingRequest> ready_;
 
   // The request being answered (its head without fields) and its framing.
   RequestHead current_;
@@ -206,6 +212,7 @@ class Connection {
   bool warned_ = false;
 
   std::vector<OutputChunk> output_;
+  std::string spare_;          // see recycle()
   std::uint64_t emitted_ = 0;  // bytes ever put in output_
 
   // The request being answered (record_responses only; null otherwise, so an unlogged

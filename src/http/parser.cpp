@@ -41,7 +41,7 @@ Parser::~Parser() {
   if (stream_) stream_->fail(std::make_error_code(std::errc::connection_aborted));
 }
 
-std::unique_ptr<IncomingRequest> Parser::take_streaming_request() {
+std::shared_ptr<IncomingRequest> Parser::take_streaming_request() {
   if (!limits_.stream_bodies || !expects_body() || stream_ || !request_) return nullptr;
   stream_ = std::make_shared<core::StreamBuffer>(limits_.inbuf_overflow, limits_.temp_dir);
   request_->stream = stream_;
@@ -74,7 +74,7 @@ void Parser::start_message() {
   scanner_.reset();
   stage_ = Stage::head;
   head_buf_.clear();
-  request_ = std::make_unique<IncomingRequest>(limits_.inbuf_overflow, limits_.temp_dir);
+  request_ = std::make_shared<IncomingRequest>(limits_.inbuf_overflow, limits_.temp_dir);
   chunked_.reset();
   body_remaining_ = 0;
 }
@@ -108,9 +108,9 @@ Parser::Event Parser::fail(std::error_code ec, int version_minor) {
   return Event::failed;
 }
 
-std::unique_ptr<IncomingRequest> Parser::take_request() {
+std::shared_ptr<IncomingRequest> Parser::take_request() {
   if (stage_ != Stage::complete) return nullptr;
-  std::unique_ptr<IncomingRequest> done = std::move(request_);
+  std::shared_ptr<IncomingRequest> done = std::move(request_);
   start_message();
   return done;
 }

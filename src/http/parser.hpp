@@ -78,14 +78,14 @@ class Parser {
   [[nodiscard]] bool expects_body() const noexcept;
   // After message_complete: the request, and the parser starts the next message.
   // At any other time: nullptr, and nothing changes.
-  [[nodiscard]] std::unique_ptr<IncomingRequest> take_request();
+  [[nodiscard]] std::shared_ptr<IncomingRequest> take_request();
 
   // Streaming mode (stream_bodies), right after head_complete when a body follows: hands
   // out the request now, with its `stream`; the parser keeps decoding the body into it.
   // When the body ends, feed() finishes the stream, returns message_complete and starts
   // the next message by itself (take_request() is not called for it). A body that fails
   // (malformed, too large) fails the stream with the error before feed() returns failed.
-  [[nodiscard]] std::unique_ptr<IncomingRequest> take_streaming_request();
+  [[nodiscard]] std::shared_ptr<IncomingRequest> take_streaming_request();
   // True while a handed-out request's body is still being decoded.
   [[nodiscard]] bool streaming() const noexcept { return stream_ != nullptr; }
   // Ends a streamed body early (the client left, the response finished first): the stream
@@ -149,7 +149,7 @@ class Parser {
   HeadScanner scanner_;
   Stage stage_ = Stage::head;
   std::string head_buf_;  // this message's head bytes so far
-  std::unique_ptr<IncomingRequest> request_;
+  std::shared_ptr<IncomingRequest> request_;
   std::shared_ptr<core::StreamBuffer> stream_;  // a handed-out request's body, while streaming
   std::unique_ptr<ChunkedDecoder> chunked_;
   std::uint64_t body_remaining_ = 0;

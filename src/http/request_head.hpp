@@ -1,8 +1,11 @@
 // The value types of a parsed request: its head and, once complete, its body.
 //
 // The parser fills them on the loop thread; a complete IncomingRequest then
-// moves (unique_ptr) to whoever runs the application, which owns it from then
-// on. Plain values: no synchronisation.
+// moves to whoever runs the application, which owns it from then on. It travels
+// as a std::shared_ptr made by the parser (one allocation with its control block)
+// though it has one owner until then: the task shares it with the body readers it
+// hands out (wsgi.input), which may outlive the call. Plain values: no
+// synchronisation.
 #pragma once
 
 #include <cstdint>

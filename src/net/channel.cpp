@@ -322,6 +322,7 @@ void Channel::flush() {
     ex.written += r.bytes;
     if (r.bytes > 0) last_activity_ = uv_now(ctx_.loop);
     if (pipe_ && r.memory_bytes > 0) pipe_->sent(r.memory_bytes);
+    ex.conn.recycle(ex.out.take_spare());
     if (r.error != 0) {
       close_now();  // the client is gone: EPIPE, ECONNRESET...
       return;

@@ -47,7 +47,7 @@ class ChannelHost {
  public:
   virtual ~ChannelHost() = default;
   // Runs a request on an application thread; events come back through the pipe.
-  virtual void submit(Channel& channel, std::unique_ptr<http::IncomingRequest> request,
+  virtual void submit(Channel& channel, std::shared_ptr<http::IncomingRequest> request,
                       std::shared_ptr<work::ResponsePipe> pipe) = 0;
   // The channel's handle is closed: free it. Called from a libuv callback; must not throw.
   virtual void channel_closed(Channel& channel) noexcept = 0;
@@ -68,7 +68,9 @@ class ChannelHost {
 struct Exchange {
   Exchange(const http::ConnectionSettings& settings, http::DateSource& dates,
            std::uint64_t outbuf_overflow)
-      : conn(settings, dates), out(outbuf_overflow, settings.parser.temp_dir) {}
+      : conn(settings, dates), out(outbuf_overflow, settings.parser.temp_dir) {
+    out.keep_spares(http::Connection::kMaxSpare);
+  }
 
   struct LoggedResponse {
     http::ResponseRecord response;

@@ -121,6 +121,14 @@ WriteQueue::Result WriteQueue::flush(int fd) {
       }
       left -= rest;
       front_offset_ = 0;
+      // Only a string with memory of its own is worth keeping (a short one lives inside
+      // the object), and only if none is kept yet.
+      if (auto* sent = std::get_if<std::string>(&chunks_.front().chunk);
+          sent && spare_.capacity() == std::string().capacity() &&
+          sent->capacity() > spare_.capacity() && sent->capacity() <= max_spare_) {
+        spare_ = std::move(*sent);
+        spare_.clear();
+      }
       chunks_.pop_front();
     }
     if (chunks_.empty()) spill_.reset();  // the last chunk out may be a memory one

@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/file_buffer.hpp"
 #include "http/output.hpp"
@@ -41,6 +42,12 @@ class WriteQueue {
 
   [[nodiscard]] bool empty() const noexcept { return chunks_.empty(); }
   [[nodiscard]] std::uint64_t size() const noexcept { return bytes_; }  // bytes queued
+  // A string chunk with memory of its own, at most max_spare bytes of it, written whole and
+  // emptied, for the producer to reuse (see http::Connection::recycle()); an empty string
+  // if none. Keeps one at a time.
+  std::string take_spare() noexcept { return std::exchange(spare_, std::string()); }
+  void keep_spares(std::size_t max_spare) noexcept { max_spare_ = max_spare; }
+
   // Bytes of byte chunks held in memory (not spilled).
   [[nodiscard]] std::uint64_t memory_size() const noexcept { return memory_bytes_; }
 
@@ -57,6 +64,8 @@ class WriteQueue {
   std::uint64_t overflow_;
   std::string temp_dir_;
   std::unique_ptr<core::FileBuffer> spill_;
+  std::string spare_;          // see take_spare()
+  std::size_t max_spare_ = 0;  // 0: no spare is kept
 };
 
 }  // namespace waitron::net

@@ -289,7 +289,7 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
   }
 
   // --- channels ------------------------------------------------------------------------
-  void submit(net::Channel& channel, std::unique_ptr<http::IncomingRequest> request,
+  void submit(net::Channel& channel, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<work::ResponsePipe> pipe) override {
     work->submit([this, request = std::move(request), pipe = std::move(pipe),
                   peer = channel.peer()]() mutable {

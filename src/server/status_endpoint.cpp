@@ -97,7 +97,7 @@ void StatusEndpoint::accept_failed(net::Listener& from, int) {
   paused_ = true;
 }
 
-void StatusEndpoint::submit(net::Channel&, std::unique_ptr<http::IncomingRequest> request,
+void StatusEndpoint::submit(net::Channel&, std::shared_ptr<http::IncomingRequest> request,
                             std::shared_ptr<work::ResponsePipe> pipe) {
   using Kind = work::ResponseEvent::Kind;
   StatusReply reply = status_reply(request->head.method, request->head.target, stats_());

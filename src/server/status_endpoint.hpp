@@ -73,7 +73,7 @@ class StatusEndpoint final : public net::AcceptHandler, public net::ChannelHost 
   bool may_accept() override;
   void accepted(net::Listener& from, core::UniqueFd fd, work::Peer peer) override;
   void accept_failed(net::Listener& from, int error) override;
-  void submit(net::Channel& channel, std::unique_ptr<http::IncomingRequest> request,
+  void submit(net::Channel& channel, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<work::ResponsePipe> pipe) override;
   void channel_closed(net::Channel& channel) noexcept override;
   void maybe_closed() noexcept;

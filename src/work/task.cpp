@@ -284,12 +284,11 @@ void check_response_head(std::string_view status, const std::vector<Header>& hea
   }
 }
 
-void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
+void run_task(App& app, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<ResponsePipe> pipe, const TaskSettings& settings,
               Peer peer) noexcept {
   try {
-    TaskRequest req(std::shared_ptr<http::IncomingRequest>(std::move(request)), settings, peer,
-                    *pipe);
+    TaskRequest req(std::move(request), settings, peer, *pipe);
     // The path of the error log lines, decoded only when one is written.
     const auto path = [&req]() -> std::string { return std::string(req.path()); };
     TaskResponse res(*pipe);

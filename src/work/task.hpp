@@ -26,7 +26,7 @@ struct TaskSettings {
 };
 
 // Never throws: every failure becomes a response event and a log line.
-void run_task(App& app, std::unique_ptr<http::IncomingRequest> request,
+void run_task(App& app, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<ResponsePipe> pipe, const TaskSettings& settings, Peer peer) noexcept;
 
 // Checks a status and fields as WSGI's start_response does; throws waitron::ResponseError.

@@ -188,7 +188,7 @@ struct Harness {
     wire += flatten(conn);
     return wire;
   }
-  std::unique_ptr<http::IncomingRequest> take() {
+  std::shared_ptr<http::IncomingRequest> take() {
     REQUIRE(conn.has_request());
     return conn.take_request();
   }
@@ -218,6 +218,32 @@ TEST_CASE("pipelined requests are handed out one at a time, answered in order") 
     CHECK(responses[static_cast<std::size_t>(i)].body == "/" + std::to_string(i));
   CHECK(h.conn.wants_read());
   CHECK_FALSE(h.conn.closing());
+}
+
+TEST_CASE("a response head is written into the string the last one gave back") {
+  Harness h;
+  h.conn.receive("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "1"}}, "a");
+  std::string sent;
+  h.conn.drain_output([&](http::OutputChunk&& c) { sent = std::get<std::string>(std::move(c)); });
+  REQUIRE(sent.find("\r\n\r\na") != std::string::npos);
+  const char* memory = sent.data();
+  h.conn.recycle(std::move(sent));
+  std::string refused(1000, 'x');
+  const char* refused_memory = refused.data();
+  h.conn.recycle(std::move(refused));  // one spare at a time
+  CHECK(refused.data() == refused_memory);
+  h.conn.recycle(std::string(http::Connection::kMaxSpare + 1, 'y'));  // too large: dropped
+  CHECK(h.conn.retained_bytes() >= 512);
+  h.take();
+  h.respond("200 OK", {{"Content-Length", "1"}}, "b");
+  std::string next;
+  h.conn.drain_output([&](http::OutputChunk&& c) { next = std::get<std::string>(std::move(c)); });
+  CHECK(next.data() == memory);
+  CHECK(next.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(next.find("\r\n\r\nb") != std::string::npos);
+  CHECK(next.find("\r\n\r\na") == std::string::npos);  // nothing of the last response left
 }
 
 TEST_CASE("a body read in place: the request completes and the next one parses as usual") {

@@ -130,9 +130,9 @@ struct Fixture final : ChannelHost {
     if (client >= 0) ::close(client);
   }
 
-  void submit(Channel&, std::unique_ptr<http::IncomingRequest> request,
+  void submit(Channel&, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<ResponsePipe> pipe) override {
-    auto shared = std::shared_ptr<http::IncomingRequest>(std::move(request));
+    auto shared = std::move(request);
     queue->submit([this, shared, pipe] { app(*shared, *pipe); });
   }
   void channel_closed(Channel&) noexcept override {

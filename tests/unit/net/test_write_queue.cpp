@@ -184,3 +184,42 @@ TEST_CASE("regression: the spill file goes when the queue empties through a memo
   CHECK(got == std::string(big, 'a') + "spilledmemory");
   CHECK(open_fds() == fds_before);
 }
+
+TEST_CASE("a string written whole is kept as a spare for the producer, one at a time") {
+  SocketPair sp;
+  WriteQueue off;  // keeps no spare unless asked
+  std::string big(600, 'x');
+  off.push(std::move(big));
+  REQUIRE(off.flush(sp.a).error == 0);
+  CHECK(off.take_spare().capacity() == std::string().capacity());
+  CHECK(sp.drain().size() == 600);
+
+  WriteQueue q;
+  q.keep_spares(4096);
+  std::string first(600, 'a');
+  const char* first_memory = first.data();
+  std::string second(700, 'b');
+  std::string too_large(5000, 'c');
+  q.push(std::move(first));
+  q.push(std::move(second));
+  q.push(std::move(too_large));
+  q.push(std::string("short"));  // lives inside the string object: nothing to keep
+  auto r = q.flush(sp.a);
+  REQUIRE(r.error == 0);
+  REQUIRE(q.empty());
+  CHECK(sp.drain().size() == 600 + 700 + 5000 + 5);
+  std::string spare = q.take_spare();
+  CHECK(spare.empty());
+  CHECK(spare.data() == first_memory);                           // the first one written, emptied
+  CHECK(q.take_spare().capacity() == std::string().capacity());  // one at a time
+
+  // A string the socket took only part of is not given away.
+  SocketPair full;
+  WriteQueue partial;
+  partial.keep_spares(1 << 30);
+  std::string huge(8 << 20, 'z');
+  partial.push(std::move(huge));
+  r = partial.flush(full.a);
+  REQUIRE(r.blocked);
+  CHECK(partial.take_spare().capacity() == std::string().capacity());
+}

@@ -24,9 +24,9 @@ struct Run {
   core::MemoryLogger log;
 };
 
-std::unique_ptr<http::IncomingRequest> request(std::string target, std::string body = "") {
+std::shared_ptr<http::IncomingRequest> request(std::string target, std::string body = "") {
   const char* d = std::getenv("WAITRON_TEST_TMPDIR");
-  auto r = std::make_unique<http::IncomingRequest>(1 << 20, d ? d : "");
+  auto r = std::make_shared<http::IncomingRequest>(1 << 20, d ? d : "");
   r->head.method = "POST";
   r->head.target = std::move(target);
   r->head.fields = {{"Content-Length", std::to_string(body.size())}, {"X-A", "1"}};
@@ -35,7 +35,7 @@ std::unique_ptr<http::IncomingRequest> request(std::string target, std::string b
   return r;
 }
 
-void run(Run& out, App& app, std::unique_ptr<http::IncomingRequest> req, bool tracebacks = false) {
+void run(Run& out, App& app, std::shared_ptr<http::IncomingRequest> req, bool tracebacks = false) {
   NullNotifier n;
   auto pipe = std::make_shared<ResponsePipe>(n, 1 << 30);
   TaskSettings s;
