@@ -560,10 +560,10 @@ class RewrittenRequest final : public Request {
 
 // True when a field is one of the six headers as the environ would name it (see
 // proxy_header_named()): checked on the fields, so a request without any never builds its
-// environ here.
-bool has_proxy_header(const std::vector<Header>& fields) {
-  return std::any_of(fields.begin(), fields.end(),
-                     [](const Header& f) { return proxy_header_named(f.name).has_value(); });
+// environ (nor, with the server's requests, its header list) here.
+bool has_proxy_header(const Request& request) {
+  return request.any_header(
+      [](std::string_view name, std::string_view) { return proxy_header_named(name).has_value(); });
 }
 
 class ProxyHeadersApp final : public App {
@@ -574,7 +574,7 @@ class ProxyHeadersApp final : public App {
   void handle(Request& request, Response& response) override {
     // Without any of the six headers the rules change nothing and log nothing: the common
     // case skips them.
-    if (!has_proxy_header(request.headers())) {
+    if (!has_proxy_header(request)) {
       app_->handle(request, response);
       return;
     }

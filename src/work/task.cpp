@@ -135,6 +135,12 @@ class TaskRequest final : public Request {
     if (auto* f = req_.head.find(name)) return std::string_view(f->value);
     return std::nullopt;
   }
+  bool any_header(const HeaderPredicate& matches) const override {
+    for (const http::Field& f : req_.head.fields) {
+      if (matches(f.name, f.value)) return true;
+    }
+    return false;
+  }
   const Environ& environ() const override {
     once(environ_built_, [this] {
       environ_ =

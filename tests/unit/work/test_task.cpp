@@ -192,3 +192,48 @@ TEST_CASE("send_file() duplicates the descriptor into a file region") {
   REQUIRE(!r.events[1].file.read(0, std::span<char>(buf, 8), copied));
   CHECK(std::string(buf, copied) == "23456");
 }
+
+TEST_CASE("any_header() walks the request's fields in order and stops at the first match") {
+  std::vector<std::string> seen;
+  bool found_x = false;
+  bool found_none = true;
+  auto app = make_app([&](Request& req, Response& res) {
+    found_x = req.any_header([&](std::string_view name, std::string_view value) {
+      seen.emplace_back(std::string(name) + "=" + std::string(value));
+      return name == "X-A";
+    });
+    found_none =
+        req.any_header([](std::string_view name, std::string_view) { return name == "Absent"; });
+    res.start("204 No Content", {});
+  });
+  Run r;
+  run(r, *app, request("/"));
+  CHECK(found_x);
+  CHECK_FALSE(found_none);
+  CHECK(seen == std::vector<std::string>{"Content-Length=0", "X-A=1"});
+}
+
+TEST_CASE("any_header()'s default walks headers(), for requests of other implementations") {
+  struct Listed final : Request {
+    std::vector<Header> fields{{"A", "1"}, {"B", "2"}, {"C", "3"}};
+    std::string_view method() const override { return "GET"; }
+    std::string_view target() const override { return "/"; }
+    std::string_view path() const override { return "/"; }
+    std::string_view query() const override { return ""; }
+    int http_minor() const override { return 1; }
+    const std::vector<Header>& headers() const override { return fields; }
+    std::optional<std::string_view> header(std::string_view) const override { return {}; }
+    const Environ& environ() const override { return env; }
+    std::string_view remote_addr() const override { return ""; }
+    std::optional<std::uint16_t> remote_port() const override { return {}; }
+    BodyReader& body() override { throw std::logic_error("no body"); }
+    bool client_disconnected() const override { return false; }
+    Environ env;
+  } listed;
+  int calls = 0;
+  CHECK(listed.any_header([&](std::string_view name, std::string_view value) {
+    ++calls;
+    return name == "B" && value == "2";
+  }));
+  CHECK(calls == 2);
+}
