@@ -3,6 +3,7 @@
 #include "python/bridge_types.hpp"
 
 #include <cstddef>
+#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -45,23 +46,58 @@ struct KeyHash {
 
 // The environ's keys as interned Python strings, made once each: a request's dict is
 // filled with ready keys (their hashes cached) instead of making and interning a string per
-// key. Header names are the client's choice, so the cache stops growing at kMaxKeys; later
-// names get a fresh string each time. Module lifetime; the GIL guards it.
+// key. Each key also keeps the value it had last (up to kMaxKeptValue bytes): most of a
+// request's CGI variables and headers repeat the last request's (SERVER_NAME, the method,
+// the protocol, Host, User-Agent...), and a str is immutable, so an equal one is shared
+// instead of made. Header names are the client's choice, so the cache stops growing at
+// kMaxKeys; later names get a fresh string each time. Module lifetime; the GIL guards it.
 constexpr std::size_t kMaxKeys = 512;
+constexpr std::size_t kMaxKeptValue = 256;
 
-PyRef environ_key(std::string_view key) {
-  static auto* cache = new std::unordered_map<std::string, PyObject*, KeyHash, std::equal_to<>>();
-  if (auto it = cache->find(key); it != cache->end()) return PyRef::borrow(it->second);
+struct KeyEntry {
+  PyObject* key = nullptr;         // interned; the cache's reference
+  PyObject* last_value = nullptr;  // the cache's reference, or null
+};
+
+KeyEntry* environ_key_entry(std::string_view key) {
+  static auto* cache = new std::unordered_map<std::string, KeyEntry, KeyHash, std::equal_to<>>();
+  if (auto it = cache->find(key); it != cache->end()) return &it->second;
+  if (cache->size() >= kMaxKeys) return nullptr;
   PyObject* made = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
-  if (!made) return PyRef();
-  if (cache->size() >= kMaxKeys) return PyRef::steal(made);
+  if (!made) {
+    PyErr_Clear();  // the caller makes the key itself, and fails the same way
+    return nullptr;
+  }
   PyUnicode_InternInPlace(&made);
   try {
-    cache->emplace(std::string(key), made);  // the cache keeps this reference
+    return &cache->emplace(std::string(key), KeyEntry{made, nullptr}).first->second;
   } catch (...) {
-    return PyRef::steal(made);
+    Py_DECREF(made);
+    return nullptr;
   }
-  return PyRef::borrow(made);
+}
+
+// True when `str` (a str of the cache) holds exactly the latin-1 bytes `value`.
+bool same_text(PyObject* str, std::string_view value) {
+  return PyUnicode_KIND(str) == PyUnicode_1BYTE_KIND &&
+         static_cast<std::size_t>(PyUnicode_GET_LENGTH(str)) == value.size() &&
+         std::memcmp(PyUnicode_1BYTE_DATA(str), value.data(), value.size()) == 0;
+}
+
+// A new reference to the value for `key`: the key's last one when equal, else a new str
+// (kept as the key's last one when short enough). Null with an exception set on failure.
+PyObject* environ_value(KeyEntry* entry, std::string_view value) {
+  if (entry && entry->last_value && same_text(entry->last_value, value)) {
+    Py_INCREF(entry->last_value);
+    return entry->last_value;
+  }
+  PyObject* made =
+      PyUnicode_DecodeLatin1(value.data(), static_cast<Py_ssize_t>(value.size()), nullptr);
+  if (made && entry && value.size() <= kMaxKeptValue) {
+    Py_INCREF(made);
+    Py_XSETREF(entry->last_value, made);
+  }
+  return made;
 }
 
 // The keys every environ has, and the usual url_scheme values, made once each (module
@@ -125,15 +161,19 @@ PyObject* new_scheme(const std::string& scheme) {
   return PyUnicode_DecodeLatin1(scheme.data(), static_cast<Py_ssize_t>(scheme.size()), nullptr);
 }
 
-bool set(PyObject* dict, std::string_view key, PyObject* value) {
-  PyRef k = environ_key(key);
-  return k && value && PyDict_SetItem(dict, k.get(), value) == 0;
+// Sets environ[key] = value, both from the caches when they can be.
+bool set_text(PyObject* dict, std::string_view key, std::string_view value) {
+  KeyEntry* entry = environ_key_entry(key);
+  PyRef k = entry ? PyRef::borrow(entry->key)
+                  : PyRef::steal(PyUnicode_DecodeLatin1(
+                        key.data(), static_cast<Py_ssize_t>(key.size()), nullptr));
+  PyRef v = PyRef::steal(environ_value(entry, value));
+  return k && v && PyDict_SetItem(dict, k.get(), v.get()) == 0;
 }
 
-bool set_new(PyObject* dict, std::string_view key, PyObject* value_new_ref) {
-  PyRef v = PyRef::steal(value_new_ref);
-  return v && set(dict, key, v.get());  // a failed value keeps its exception
-}
+// Room for a usual environ (a dozen CGI variables, the fixed wsgi keys and some headers)
+// without the three resizes a dict growing from empty goes through.
+constexpr Py_ssize_t kEnvironSize = 32;
 
 }  // namespace
 
@@ -155,16 +195,14 @@ void detach_disconnect_check(PyObject* check) {
 
 PyObject* build_environ(const BridgeTypes& types, const Request& request,
                         const std::string& url_scheme, PyObject* input, PyObject* check) {
-  PyRef env = PyRef::steal(PyDict_New());
+  PyRef env = PyRef::steal(_PyDict_NewPresized(kEnvironSize));
   if (!env) return nullptr;
   bool ok = true;
   bool has_software = false;
   request.visit_environ([&](std::string_view key, std::string_view value) {
     if (!ok) return;
     has_software = has_software || key == "SERVER_SOFTWARE";
-    ok = set_new(
-        env.get(), key,
-        PyUnicode_DecodeLatin1(value.data(), static_cast<Py_ssize_t>(value.size()), nullptr));
+    ok = set_text(env.get(), key, value);
   });
   if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.

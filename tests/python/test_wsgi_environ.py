@@ -219,3 +219,29 @@ def test_client_disconnected_turns_true_when_the_client_goes(start_server, key):
     assert c.read_line()  # the chunk size of "waiting\n"
     c.close()
     assert _wait_result(server, ident) is True
+
+
+@pytest.mark.waitron_only
+def test_a_value_equal_to_the_last_one_is_shared_and_a_different_one_is_new(shared_server):
+    # waitron keeps each key's last value (up to 256 bytes) and hands out the same immutable
+    # str when the next request's bytes are equal, latin-1 included; any other value is new.
+    server = shared_server("samevalue:app")
+
+    def ask(value):
+        with server.connect() as c:
+            resp = c.request("GET", "/", [("X-Same-Value", value)])
+        assert resp.status == 200
+        return resp.json()
+
+    assert ask("abc") == {"value": "abc", "same_object": False}
+    assert ask("abc") == {"value": "abc", "same_object": True}
+    assert ask("abd") == {"value": "abd", "same_object": False}
+    assert ask("ab") == {"value": "ab", "same_object": False}
+    assert ask("\xe9t\xe9") == {"value": "\xe9t\xe9", "same_object": False}
+    assert ask("\xe9t\xe9") == {"value": "\xe9t\xe9", "same_object": True}
+    assert ask("\xe9t\xe8") == {"value": "\xe9t\xe8", "same_object": False}
+    long_value = "x" * 300  # too long to keep
+    assert ask(long_value) == {"value": long_value, "same_object": False}
+    assert ask(long_value) == {"value": long_value, "same_object": False}
+    assert ask("") == {"value": "", "same_object": False}
+    assert ask("") == {"value": "", "same_object": True}
