@@ -161,6 +161,23 @@ PyObject* new_scheme(const std::string& scheme) {
   return PyUnicode_DecodeLatin1(scheme.data(), static_cast<Py_ssize_t>(scheme.size()), nullptr);
 }
 
+// sys.stderr as it is now (an application may replace it), borrowed, or null. Looked up in
+// sys's dict (the interpreter's, as PySys_GetObject() does) with a key made once:
+// PySys_GetObject() makes a str of its name at each call. Both made once (module lifetime;
+// the GIL guards them), and made again after a failure.
+PyObject* current_stderr() {
+  static PyObject* name = nullptr;
+  static PyObject* sys_dict = nullptr;
+  if (!name) name = PyUnicode_InternFromString("stderr");
+  if (!sys_dict) {
+    PyObject* sys = PyImport_AddModule("sys");  // borrowed
+    sys_dict = sys ? Py_XNewRef(PyModule_GetDict(sys)) : nullptr;
+  }
+  PyObject* found = name && sys_dict ? PyDict_GetItemWithError(sys_dict, name) : nullptr;
+  if (!found) PyErr_Clear();  // as PySys_GetObject: no exception, a null result
+  return found;
+}
+
 // Sets environ[key] = value, both from the caches when they can be.
 bool set_text(PyObject* dict, std::string_view key, std::string_view value) {
   KeyEntry* entry = environ_key_entry(key);
@@ -213,7 +230,7 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   static PyObject* version = nullptr;
   if (!version) version = Py_BuildValue("(ii)", 1, 0);
   if (!version) return nullptr;
-  PyObject* sys_stderr = PySys_GetObject("stderr");  // borrowed
+  PyObject* sys_stderr = current_stderr();  // borrowed
   PyRef scheme = PyRef::steal(new_scheme(url_scheme));
   ok = set_fixed(env.get(), Fixed::version, version) &&
        set_fixed(env.get(), Fixed::url_scheme, scheme.get()) &&

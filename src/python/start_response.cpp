@@ -14,9 +14,9 @@ namespace {
 // Chunks this size and up go to the socket without a copy.
 constexpr std::size_t kZeroCopyAbove = 64 * 1024;
 
-constexpr const char* kHopByHop[] = {"connection",          "keep-alive", "proxy-authenticate",
-                                     "proxy-authorization", "te",         "trailer",
-                                     "transfer-encoding",   "upgrade"};
+constexpr std::string_view kHopByHop[] = {"connection",          "keep-alive", "proxy-authenticate",
+                                          "proxy-authorization", "te",         "trailer",
+                                          "transfer-encoding",   "upgrade"};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -31,6 +31,15 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // A str as latin-1 bytes (PEP 3333's "native strings"); false with an exception set.
 bool latin1(PyObject* s, std::string& out) {
+#if PY_VERSION_HEX < 0x030C0000
+  if (PyUnicode_READY(s) < 0) return false;  // a legacy string made by the old C API
+#endif
+  // A str of one byte per character (ASCII or latin-1, nearly always) is its bytes already.
+  if (PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND) {
+    out.assign(reinterpret_cast<const char*>(PyUnicode_1BYTE_DATA(s)),
+               static_cast<std::size_t>(PyUnicode_GET_LENGTH(s)));
+    return true;
+  }
   PyRef bytes = PyRef::steal(PyUnicode_AsLatin1String(s));
   if (!bytes) return false;
   out.assign(PyBytes_AS_STRING(bytes.get()),
@@ -160,7 +169,7 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
                       "carriage return/line feed character present in header name or value");
       return nullptr;
     }
-    for (const char* hop : kHopByHop) {
+    for (std::string_view hop : kHopByHop) {
       if (iequals(h.name, hop)) {
         PyErr_Format(PyExc_AssertionError,
                      "%s is a \"hop-by-hop\" header; it cannot be used by a WSGI application",

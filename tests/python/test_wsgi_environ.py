@@ -245,3 +245,10 @@ def test_a_value_equal_to_the_last_one_is_shared_and_a_different_one_is_new(shar
     assert ask(long_value) == {"value": long_value, "same_object": False}
     assert ask("") == {"value": "", "same_object": False}
     assert ask("") == {"value": "", "same_object": True}
+
+
+def test_wsgi_errors_is_sys_stderr_as_it_is_at_each_request(shared_server):
+    server = shared_server("samevalue:errors_follow")
+    assert server.request("GET", "/").json() == {"is_current_stderr": True}
+    assert server.request("GET", "/").json() == {"is_current_stderr": True}  # the replacement
+    assert server.request("GET", "/").json() == {"is_current_stderr": True}  # the real one again

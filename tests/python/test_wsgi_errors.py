@@ -92,6 +92,7 @@ def rules(shared_server):
 @pytest.mark.parametrize("path", [
     "/twice", "/status_bytes", "/name_bytes", "/value_bytes", "/status_crlf", "/name_crlf",
     "/value_crlf", "/value_lf", "/no_start_response", "/no_start_response_empty",
+    "/not_latin1", "/not_latin1_status",
 ] + [f"/hop/{name}" for name in HOP_BY_HOP])
 def test_start_response_misuse_is_a_500(rules, path):
     with rules.connect() as c:
@@ -101,6 +102,16 @@ def test_start_response_misuse_is_a_500(rules, path):
         assert "X-Injected" not in resp.body.decode("latin-1").split("\r\n\r\n")[0]
         c.assert_closed()
     assert rules.wait_for_log(f"ERROR:{IDENT}:Exception while serving {path}")
+
+
+def test_latin1_status_and_values_go_out_as_latin1_bytes(rules):
+    with rules.connect() as c:
+        c.send(request_bytes("GET", "/latin1"))
+        resp = c.read_response()
+    # The test client decodes the head as latin-1: one character per byte on the wire.
+    assert resp.status == 200
+    assert resp.reason.encode("latin-1") == b"\xc9t\xe9"
+    assert resp.header("X-Latin").encode("latin-1") == b"caf\xe9 \xff"
 
 
 @pytest.mark.waitron_only

@@ -14,3 +14,33 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", str(len(body)))])
     return [body]
+
+
+class _Stderr:
+    """Stands in for sys.stderr between two requests of errors_follow."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def write(self, text):
+        return self.real.write(text)
+
+    def flush(self):
+        self.real.flush()
+
+
+def errors_follow(environ, start_response):
+    """First request: answers whether wsgi.errors is sys.stderr, then replaces sys.stderr.
+    Second request: answers whether wsgi.errors is the replacement, then puts the real one
+    back."""
+    import sys
+    if isinstance(sys.stderr, _Stderr):
+        answer = environ["wsgi.errors"] is sys.stderr
+        sys.stderr = sys.stderr.real
+    else:
+        answer = environ["wsgi.errors"] is sys.stderr
+        sys.stderr = _Stderr(sys.stderr)
+    body = json.dumps({"is_current_stderr": answer}).encode("ascii")
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]

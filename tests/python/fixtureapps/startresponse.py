@@ -10,6 +10,9 @@ Misuses, each answered by the server (500 unless noted):
   /hop/NAME             a hop-by-hop header NAME
   /name_space, /name_colon, /value_nul  a field name that is not a token, a NUL in a value
                         (waitress sends these as they are)
+  /not_latin1, /not_latin1_status      a header value or a status beyond latin-1
+
+/latin1 answers a status and a header value of latin-1 characters, sent as those bytes.
   /no_start_response    an iterable with a body, start_response never called
   /no_start_response_empty             an empty iterable, start_response never called
 
@@ -133,6 +136,12 @@ def app(environ, start_response):
         return _answer(start_response, "200 OK", b"x", [("X-Injected:1\tX", "v")])
     if path == "/value_nul":
         return _answer(start_response, "200 OK", b"x", [("X-Value", "a\x00b")])
+    if path == "/latin1":
+        return _answer(start_response, "200 \xc9t\xe9", b"x", [("X-Latin", "caf\xe9 \xff")])
+    if path == "/not_latin1":
+        return _answer(start_response, "200 OK", b"x", [("X-Euro", "\u20ac")])
+    if path == "/not_latin1_status":
+        return _answer(start_response, "200 \u20ac", b"x")
     if parts[1] == "hop":
         return _answer(start_response, "200 OK", b"x", [(parts[2], "x")])
     if path == "/no_start_response":
