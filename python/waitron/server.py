@@ -9,8 +9,9 @@ listening before it returns. The classes here are thin Python views of that serv
 
 As in waitress, ``TcpWSGIServer(app, **kw)`` and ``UnixWSGIServer(app, **kw)`` may also
 be constructed directly (test suites and WebTest do): each then owns a server of its own
-with exactly one listening socket. Either way the application is wrapped in the
-proxy-header middleware by the constructor, and ``server.socket`` is a ``socket.socket``
+with exactly one listening socket. Either way the proxy headers are applied by the C++
+server (the ``application`` attribute is the application wrapped in the proxy-header
+middleware, as waitress's is), and ``server.socket`` is a ``socket.socket``
 over a duplicate of the listening descriptor, for ``getsockname()`` and the like.
 """
 
@@ -31,7 +32,11 @@ _LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": loggin
 def _wrap_application(application, adj):
     """Wrap ``application`` in the proxy-header middleware, when ``adj`` asks for it.
 
-    With the defaults it always does: clear_untrusted_proxy_headers is True.
+    With the defaults it always does: clear_untrusted_proxy_headers is True. The result is
+    the servers' ``application`` attribute, as in waitress; the C++ server itself serves the
+    application unwrapped and applies the same rules (src/pipeline/proxy_headers, checked
+    against this middleware by tests/python/test_proxy_headers_native.py) without a Python
+    call per request.
     """
     if adj.trusted_proxy or adj.clear_untrusted_proxy_headers:
         return proxy_headers_middleware(
@@ -72,7 +77,7 @@ class _Core:
                    for item in adj.sockets]
             options = [(name, fds if name == "sockets" else value) for name, value in options]
             try:
-                self.server = _waitron.Server(application, options)
+                self.server = _waitron.Server(application, options, proxy_headers="server")
             except ValueError:
                 # Refused before any descriptor was adopted: the duplicates are ours.
                 for fd, item in zip(fds, adj.sockets):
@@ -81,7 +86,7 @@ class _Core:
                 raise
             self.borrowed = given
         else:
-            self.server = _waitron.Server(application, options)
+            self.server = _waitron.Server(application, options, proxy_headers="server")
 
     def socket_for(self, fd):
         sock = socket.socket(fileno=os.dup(fd))
@@ -142,7 +147,7 @@ def create_server(
         )
     adj = Adjustments(**kw)
     wrapped = _wrap_application(application, adj)
-    core = _Core(wrapped, adj, adj._options)
+    core = _Core(application, adj, adj._options)
     servers = []
     for address in core.server.addresses():
         cls = UnixWSGIServer if address[0] == "unix" else TcpWSGIServer
@@ -267,7 +272,7 @@ class BaseWSGIServer(_ServerControl):
         self.adj = adj
         if _core is None:
             _wrapped = _wrap_application(application, adj)
-            _core = _Core(_wrapped, adj, self._own_options(adj, sockinfo))
+            _core = _Core(application, adj, self._own_options(adj, sockinfo))
             _address = _core.server.addresses()[0]
         self.application = _wrapped
         self._core = _core

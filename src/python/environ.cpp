@@ -216,9 +216,12 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   if (!env) return nullptr;
   bool ok = true;
   bool has_software = false;
+  bool has_scheme = false;
   request.visit_environ([&](std::string_view key, std::string_view value) {
     if (!ok) return;
     has_software = has_software || key == "SERVER_SOFTWARE";
+    // The request's own scheme wins: a trusted X-Forwarded-Proto may have rewritten it.
+    has_scheme = has_scheme || key == "wsgi.url_scheme";
     ok = set_text(env.get(), key, value);
   });
   if (!ok) return nullptr;
@@ -231,9 +234,9 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   if (!version) version = Py_BuildValue("(ii)", 1, 0);
   if (!version) return nullptr;
   PyObject* sys_stderr = current_stderr();  // borrowed
-  PyRef scheme = PyRef::steal(new_scheme(url_scheme));
+  PyRef scheme = has_scheme ? PyRef::borrow(Py_None) : PyRef::steal(new_scheme(url_scheme));
   ok = set_fixed(env.get(), Fixed::version, version) &&
-       set_fixed(env.get(), Fixed::url_scheme, scheme.get()) &&
+       (has_scheme || set_fixed(env.get(), Fixed::url_scheme, scheme.get())) &&
        set_fixed(env.get(), Fixed::input, input) &&
        set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
        set_fixed(env.get(), Fixed::multithread, Py_True) &&

@@ -97,9 +97,12 @@ void on_signal(uv_signal_t* handle, int) {
 enum class ProxyHeaders {
   // The C++ server, as for every native App (src/pipeline/proxy_headers).
   server,
-  // The Python package: it wraps a WSGI application in waitron.proxy_headers itself (as
-  // waitress does; test suites import that middleware), so the C++ server is given the
-  // options without them, or the headers would be applied twice.
+  // The caller: it wraps the WSGI application in waitron.proxy_headers itself (as waitress
+  // does), so the C++ server is given the options without them, or the headers would be
+  // applied twice. The default of _waitron.Server(app, options); waitron.server's servers
+  // pass proxy_headers="server" and keep the wrapped application as their `application`
+  // attribute only (the C++ rules are checked against the middleware's by
+  // tests/python/test_proxy_headers_native.py, and cost no Python call per request).
   python,
 };
 
@@ -197,16 +200,23 @@ PyObject* create_server_object(PyTypeObject* type, PyObject* options, ProxyHeade
 PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   PyObject* app = nullptr;
   PyObject* options = nullptr;
-  static const char* keywords[] = {"app", "options", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO:Server", const_cast<char**>(keywords), &app,
-                                   &options)) {
+  const char* proxy = "python";
+  static const char* keywords[] = {"app", "options", "proxy_headers", nullptr};
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$s:Server", const_cast<char**>(keywords),
+                                   &app, &options, &proxy)) {
+    return nullptr;
+  }
+  const std::string_view proxy_name = proxy;
+  if (proxy_name != "python" && proxy_name != "server") {
+    PyErr_SetString(PyExc_ValueError, "proxy_headers must be \"python\" or \"server\"");
     return nullptr;
   }
   if (!PyCallable_Check(app)) {
     PyErr_SetString(PyExc_TypeError, "the WSGI application must be callable");
     return nullptr;
   }
-  return create_server_object(type, options, ProxyHeaders::python, [app](const Adjustments& adj) {
+  const ProxyHeaders who = proxy_name == "server" ? ProxyHeaders::server : ProxyHeaders::python;
+  return create_server_object(type, options, who, [app](const Adjustments& adj) {
     return std::make_shared<WsgiApp>(app, WsgiSettings{adj.url_scheme, adj.log_socket_errors});
   });
 }
