@@ -161,3 +161,38 @@ def test_an_oserror_from_the_app_follows_log_socket_errors():
         finally:
             server.close()
             thread.join(10)
+
+
+def test_proxy_headers_keyword_says_who_applies_the_rules():
+    # "python" (the default): the caller wraps the app in waitron.proxy_headers, so the C++
+    # server leaves the headers alone; "server": the C++ server applies them (waitron.server
+    # does so). Anything else is refused.
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        seen = "{} {} {}".format(environ["REMOTE_ADDR"], environ["wsgi.url_scheme"],
+                                 environ.get("HTTP_X_FORWARDED_FOR"))
+        return [seen.encode()]
+
+    options = [("listen", "127.0.0.1:0"), ("trusted_proxy", "*"),
+               ("trusted_proxy_headers", "x-forwarded-for x-forwarded-proto")]
+    results = {}
+    for who in ("python", "server"):
+        server = _waitron.Server(app, options, proxy_headers=who)
+        host, port, _ = server.addresses()[0]
+        thread = threading.Thread(target=server.run, kwargs={"handle_signals": False})
+        thread.start()
+        try:
+            request = urllib.request.Request(
+                f"http://{host}:{port}/",
+                headers={"X-Forwarded-For": "192.0.2.7", "X-Forwarded-Proto": "https"})
+            results[who] = urllib.request.urlopen(request, timeout=10).read().decode()
+        finally:
+            stop(server, thread)
+    assert results["python"] == "127.0.0.1 http 192.0.2.7"
+    assert results["server"] == "192.0.2.7 https 192.0.2.7"
+    try:
+        _waitron.Server(app, options, proxy_headers="nginx")
+    except ValueError as e:
+        assert "proxy_headers" in str(e)
+    else:
+        raise AssertionError("proxy_headers='nginx' was accepted")
