@@ -210,9 +210,35 @@ void detach_disconnect_check(PyObject* check) {
   reinterpret_cast<DisconnectCheck*>(check)->request = nullptr;
 }
 
+// The entries every environ has with the same values (wsgi.version, multithread,
+// multiprocess, run_once, file_wrapper, input_terminated), in a dict presized for a usual
+// environ and made once (module lifetime; the GIL guards it; made again after a failure).
+// Each request's environ starts as a copy, which copies the table whole: no insertion and
+// no resize for these six. A borrowed reference, or null with an exception set.
+PyObject* environ_template(const BridgeTypes& types) {
+  static PyObject* made = nullptr;
+  if (made) return made;
+  PyRef t = PyRef::steal(_PyDict_NewPresized(kEnvironSize));
+  // A tuple (1, 0): the template keeps it alive. Py_BuildValue under the GIL, not a
+  // function-local static: its guard, taken with the GIL held, could block a thread that a
+  // garbage collection during the first call lets run.
+  PyRef version = PyRef::steal(Py_BuildValue("(ii)", 1, 0));
+  if (!t || !version || !set_fixed(t.get(), Fixed::version, version.get()) ||
+      !set_fixed(t.get(), Fixed::multithread, Py_True) ||
+      !set_fixed(t.get(), Fixed::multiprocess, Py_False) ||
+      !set_fixed(t.get(), Fixed::run_once, Py_False) ||
+      !set_fixed(t.get(), Fixed::file_wrapper, types.file_wrapper) ||
+      !set_fixed(t.get(), Fixed::input_terminated, Py_True)) {
+    return nullptr;
+  }
+  made = t.release();
+  return made;
+}
+
 PyObject* build_environ(const BridgeTypes& types, const Request& request,
                         const std::string& url_scheme, PyObject* input, PyObject* check) {
-  PyRef env = PyRef::steal(_PyDict_NewPresized(kEnvironSize));
+  PyObject* start = environ_template(types);
+  PyRef env = PyRef::steal(start ? PyDict_Copy(start) : nullptr);
   if (!env) return nullptr;
   bool ok = true;
   bool has_software = false;
@@ -227,23 +253,11 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.
   if (!has_software && !set_fixed(env.get(), Fixed::server_software, Py_None)) return nullptr;
-  // (1, 0), made once (module lifetime) and retried if that failed. A plain pointer under
-  // the GIL, not a function-local static: its guard, taken with the GIL held, could block a
-  // thread that a garbage collection during the first call lets run.
-  static PyObject* version = nullptr;
-  if (!version) version = Py_BuildValue("(ii)", 1, 0);
-  if (!version) return nullptr;
   PyObject* sys_stderr = current_stderr();  // borrowed
   PyRef scheme = has_scheme ? PyRef::borrow(Py_None) : PyRef::steal(new_scheme(url_scheme));
-  ok = set_fixed(env.get(), Fixed::version, version) &&
-       (has_scheme || set_fixed(env.get(), Fixed::url_scheme, scheme.get())) &&
+  ok = (has_scheme || set_fixed(env.get(), Fixed::url_scheme, scheme.get())) &&
        set_fixed(env.get(), Fixed::input, input) &&
        set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
-       set_fixed(env.get(), Fixed::multithread, Py_True) &&
-       set_fixed(env.get(), Fixed::multiprocess, Py_False) &&
-       set_fixed(env.get(), Fixed::run_once, Py_False) &&
-       set_fixed(env.get(), Fixed::file_wrapper, types.file_wrapper) &&
-       set_fixed(env.get(), Fixed::input_terminated, Py_True) &&
        set_fixed(env.get(), Fixed::waitron_disconnected, check) &&
        set_fixed(env.get(), Fixed::waitress_disconnected, check);
   return ok ? env.release() : nullptr;

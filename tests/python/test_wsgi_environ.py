@@ -252,3 +252,10 @@ def test_wsgi_errors_is_sys_stderr_as_it_is_at_each_request(shared_server):
     assert server.request("GET", "/").json() == {"is_current_stderr": True}
     assert server.request("GET", "/").json() == {"is_current_stderr": True}  # the replacement
     assert server.request("GET", "/").json() == {"is_current_stderr": True}  # the real one again
+
+
+def test_an_application_changing_its_environ_changes_no_other_request(shared_server):
+    server = shared_server("samevalue:mutates")
+    for _ in range(3):
+        assert server.request("GET", "/").json() == {"run_once": False, "added": False,
+                                                     "version": [1, 0]}

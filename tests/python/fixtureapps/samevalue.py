@@ -44,3 +44,17 @@ def errors_follow(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", str(len(body)))])
     return [body]
+
+
+def mutates(environ, start_response):
+    """Answers what it finds of wsgi.run_once and x.added, then changes both: the next
+    request must not see the changes (each environ is a dict of its own)."""
+    body = json.dumps({"run_once": environ["wsgi.run_once"],
+                       "added": "x.added" in environ,
+                       "version": list(environ["wsgi.version"])}).encode("ascii")
+    environ["wsgi.run_once"] = True
+    environ["x.added"] = 1
+    del environ["wsgi.version"]
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
