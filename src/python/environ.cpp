@@ -57,6 +57,7 @@ constexpr std::size_t kMaxKeptValue = 256;
 struct KeyEntry {
   PyObject* key = nullptr;         // interned; the cache's reference
   PyObject* last_value = nullptr;  // the cache's reference, or null
+  std::string_view name;           // the cache's own copy of the key's bytes
 };
 
 KeyEntry* environ_key_entry(std::string_view key) {
@@ -70,11 +71,28 @@ KeyEntry* environ_key_entry(std::string_view key) {
   }
   PyUnicode_InternInPlace(&made);
   try {
-    return &cache->emplace(std::string(key), KeyEntry{made, nullptr}).first->second;
+    auto it = cache->emplace(std::string(key), KeyEntry{made, nullptr, {}}).first;
+    it->second.name = it->first;  // a node's key never moves
+    return &it->second;
   } catch (...) {
     Py_DECREF(made);
     return nullptr;
   }
+}
+
+// The key visited at each position of the last environ built: a request's keys come in
+// the same order as the last one's (the CGI variables always, the headers of one client
+// mostly), so comparing with the key at the same position finds most entries without
+// hashing. Module lifetime; the GIL guards it.
+constexpr std::size_t kPositions = 64;
+
+KeyEntry* environ_key_entry_at(std::size_t position, std::string_view key) {
+  static KeyEntry* last[kPositions] = {};
+  KeyEntry** slot = position < kPositions ? &last[position] : nullptr;
+  if (slot && *slot && (*slot)->name == key) return *slot;
+  KeyEntry* entry = environ_key_entry(key);
+  if (slot && entry) *slot = entry;
+  return entry;
 }
 
 // True when `str` (a str of the cache) holds exactly the latin-1 bytes `value`.
@@ -179,8 +197,9 @@ PyObject* current_stderr() {
 }
 
 // Sets environ[key] = value, both from the caches when they can be.
-bool set_text(PyObject* dict, std::string_view key, std::string_view value) {
-  KeyEntry* entry = environ_key_entry(key);
+// `position`: the key's place among the request's visited keys (see environ_key_entry_at).
+bool set_text(PyObject* dict, std::size_t position, std::string_view key, std::string_view value) {
+  KeyEntry* entry = environ_key_entry_at(position, key);
   PyRef k = entry ? PyRef::borrow(entry->key)
                   : PyRef::steal(PyUnicode_DecodeLatin1(
                         key.data(), static_cast<Py_ssize_t>(key.size()), nullptr));
@@ -243,12 +262,13 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request,
   bool ok = true;
   bool has_software = false;
   bool has_scheme = false;
+  std::size_t position = 0;
   request.visit_environ([&](std::string_view key, std::string_view value) {
     if (!ok) return;
     has_software = has_software || key == "SERVER_SOFTWARE";
     // The request's own scheme wins: a trusted X-Forwarded-Proto may have rewritten it.
     has_scheme = has_scheme || key == "wsgi.url_scheme";
-    ok = set_text(env.get(), key, value);
+    ok = set_text(env.get(), position++, key, value);
   });
   if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.

@@ -259,3 +259,17 @@ def test_an_application_changing_its_environ_changes_no_other_request(shared_ser
     for _ in range(3):
         assert server.request("GET", "/").json() == {"run_once": False, "added": False,
                                                      "version": [1, 0]}
+
+
+def test_headers_in_another_order_than_the_last_request_keep_their_own_values(echo):
+    # waitron looks a key up by its position in the last environ first: a request whose
+    # headers come in another order, or are others, must still get each under its own name.
+    first = echo.request("GET", "/", [("X-A", "1"), ("X-B", "2"), ("X-C", "3")]).json()
+    assert {k: first["headers"][k] for k in ("X_A", "X_B", "X_C")} == {
+        "X_A": "1", "X_B": "2", "X_C": "3"}
+    second = echo.request("GET", "/", [("X-C", "6"), ("X-A", "4"), ("X-B", "5")]).json()
+    assert {k: second["headers"][k] for k in ("X_A", "X_B", "X_C")} == {
+        "X_A": "4", "X_B": "5", "X_C": "6"}
+    third = echo.request("GET", "/", [("X-B", "7")]).json()
+    assert "X_A" not in third["headers"] and "X_C" not in third["headers"]
+    assert third["headers"]["X_B"] == "7"
