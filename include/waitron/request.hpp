@@ -99,16 +99,6 @@ class Request {
   // 0 for HTTP/1.0, 1 for HTTP/1.1.
   [[nodiscard]] virtual int http_minor() const = 0;
   [[nodiscard]] virtual const std::vector<Header>& headers() const = 0;
-  // Calls matches(name, value) for the fields of headers(), in order, until it returns true,
-  // and says whether it did. The server's own requests do it without building headers()'s
-  // vector; by default it walks headers(). The views last for the call only.
-  using HeaderPredicate = std::function<bool(std::string_view name, std::string_view value)>;
-  [[nodiscard]] virtual bool any_header(const HeaderPredicate& matches) const {
-    for (const Header& h : headers()) {
-      if (matches(h.name, h.value)) return true;
-    }
-    return false;
-  }
   // The first field named `name` (ASCII case-insensitive).
   [[nodiscard]] virtual std::optional<std::string_view> header(std::string_view name) const = 0;
   [[nodiscard]] virtual const Environ& environ() const = 0;
@@ -127,6 +117,18 @@ class Request {
   [[nodiscard]] virtual BodyReader& body() = 0;
   // True once the client is known to be gone; the application may stop early.
   [[nodiscard]] virtual bool client_disconnected() const = 0;
+  // Calls matches(name, value) for the fields of headers(), in order, until it returns true,
+  // and says whether it did. The server's own requests do it without building headers()'s
+  // vector; by default it walks headers(). The views last for the call only. Declared last
+  // so that the earlier virtual functions keep their vtable slots for applications built
+  // against the previous header.
+  using HeaderPredicate = std::function<bool(std::string_view name, std::string_view value)>;
+  [[nodiscard]] virtual bool any_header(const HeaderPredicate& matches) const {
+    for (const Header& h : headers()) {
+      if (matches(h.name, h.value)) return true;
+    }
+    return false;
+  }
 
  protected:
   Request() = default;

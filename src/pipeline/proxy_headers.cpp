@@ -585,8 +585,11 @@ class ProxyHeadersApp final : public App {
       }
     }
     if (outcome.error) {
-      response.start("400 Bad Request", {{"Content-Type", "text/plain; charset=utf-8"}});
-      response.write(malformed_body(*outcome.error));
+      // With its length, as waitress's error response has it: the connection stays open.
+      std::string body = malformed_body(*outcome.error);
+      response.start("400 Bad Request", {{"Content-Length", std::to_string(body.size())},
+                                         {"Content-Type", "text/plain; charset=utf-8"}});
+      response.write(std::move(body));
       return;
     }
     if (!outcome.rewrite.changes_anything()) {

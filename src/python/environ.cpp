@@ -180,24 +180,34 @@ PyObject* new_scheme(const std::string& scheme) {
 }
 
 // sys.stderr as it is now (an application may replace it), borrowed, or null. Looked up in
-// sys's dict (the interpreter's, as PySys_GetObject() does) with a key made once:
-// PySys_GetObject() makes a str of its name at each call. Both made once (module lifetime;
-// the GIL guards them), and made again after a failure.
+// the dict of the sys module with a key made once: PySys_GetObject() makes a str of its name
+// at each call. The module is found with PyImport_GetModule (which never makes one), and the
+// dict is kept for the interpreter it came from (module lifetime; the GIL guards it); when
+// sys.modules holds no module "sys", PySys_GetObject() answers.
 PyObject* current_stderr() {
   static PyObject* name = nullptr;
+  static PyObject* sys_name = nullptr;
   static PyObject* sys_dict = nullptr;
+  static PyInterpreterState* dict_of = nullptr;
+  PyInterpreterState* interpreter = PyInterpreterState_Get();
   if (!name) name = PyUnicode_InternFromString("stderr");
-  if (!sys_dict) {
-    PyObject* sys = PyImport_AddModule("sys");  // borrowed
-    sys_dict = sys ? Py_XNewRef(PyModule_GetDict(sys)) : nullptr;
+  if (!sys_name) sys_name = PyUnicode_InternFromString("sys");
+  if ((!sys_dict || dict_of != interpreter) && sys_name) {
+    PyRef sys = PyRef::steal(PyImport_GetModule(sys_name));
+    if (sys && PyModule_Check(sys.get())) {
+      Py_XSETREF(sys_dict, Py_NewRef(PyModule_GetDict(sys.get())));
+      dict_of = interpreter;
+    }
   }
-  PyObject* found = name && sys_dict ? PyDict_GetItemWithError(sys_dict, name) : nullptr;
+  PyErr_Clear();  // names or module not made: the fallback below answers
+  if (!name || !sys_dict || dict_of != interpreter) return PySys_GetObject("stderr");
+  PyObject* found = PyDict_GetItemWithError(sys_dict, name);
   if (!found) PyErr_Clear();  // as PySys_GetObject: no exception, a null result
   return found;
 }
 
-// Sets environ[key] = value, both from the caches when they can be.
-// `position`: the key's place among the request's visited keys (see environ_key_entry_at).
+// Sets environ[key] = value, both from the caches when they can be. `position`: the key's
+// place among the request's visited keys (see environ_key_entry_at).
 bool set_text(PyObject* dict, std::size_t position, std::string_view key, std::string_view value) {
   KeyEntry* entry = environ_key_entry_at(position, key);
   PyRef k = entry ? PyRef::borrow(entry->key)
