@@ -221,6 +221,7 @@ void Channel::on_pipe_ready(work::ResponsePipe& pipe) noexcept {
       if (!pipe_) break;  // finished or failed by an earlier event
       apply(event);
     }
+    pipe.release_taken();
     dispatch();
     flush();
   } catch (...) {

@@ -74,6 +74,10 @@ class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
   // the loop thread's alone) until the next take(). The two vectors trade places, so a
   // reused pipe allocates none.
   std::vector<ResponseEvent>& take();
+  // Loop thread, once done with what take() returned: the events left there (those after a
+  // failed head: a file region's descriptor, a shared chunk's owner) are released now,
+  // not when the pipe is next used.
+  void release_taken() noexcept { taken_.clear(); }
   // Loop thread: the socket accepted n bytes of body data.
   void sent(std::uint64_t n);
 

@@ -132,3 +132,19 @@ TEST_CASE("a pipe is reusable by its sole owner only, and reset() makes it as ne
   CHECK(n.calls == before + 1);
   REQUIRE(pipe->take().size() == 1);
 }
+
+TEST_CASE("release_taken() lets go of the events left after take() at once") {
+  CountingNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 1 << 20);
+  auto owner = std::make_shared<int>(7);
+  ResponseEvent shared;
+  shared.kind = ResponseEvent::Kind::shared;
+  shared.shared = waitron::http::SharedBytes{"abc", owner};
+  pipe->push(bytes("a"));
+  pipe->push(std::move(shared));
+  REQUIRE(pipe->take().size() == 2);
+  CHECK(owner.use_count() == 2);  // still held by the taken events
+  pipe->release_taken();
+  CHECK(owner.use_count() == 1);
+  CHECK(pipe->take().empty());
+}
