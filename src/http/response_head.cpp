@@ -90,6 +90,7 @@ Role role_of(std::string_view name) noexcept {
 }
 
 char* put(char* at, std::string_view s) noexcept {
+  if (s.empty()) return at;  // an empty view may have no data: memcpy must not see it
   std::memcpy(at, s.data(), s.size());
   return at + s.size();
 }

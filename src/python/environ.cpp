@@ -97,9 +97,10 @@ KeyEntry* environ_key_entry_at(std::size_t position, std::string_view key) {
 
 // True when `str` (a str of the cache) holds exactly the latin-1 bytes `value`.
 bool same_text(PyObject* str, std::string_view value) {
+  // An empty view may have no data at all (QUERY_STRING of "/"): memcmp must not see it.
   return PyUnicode_KIND(str) == PyUnicode_1BYTE_KIND &&
          static_cast<std::size_t>(PyUnicode_GET_LENGTH(str)) == value.size() &&
-         std::memcmp(PyUnicode_1BYTE_DATA(str), value.data(), value.size()) == 0;
+         (value.empty() || std::memcmp(PyUnicode_1BYTE_DATA(str), value.data(), value.size()) == 0);
 }
 
 // A new reference to the value for `key`: the key's last one when equal, else a new str
