@@ -202,8 +202,8 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   PyObject* options = nullptr;
   const char* proxy = "python";
   static const char* keywords[] = {"app", "options", "proxy_headers", nullptr};
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$s:Server", const_cast<char**>(keywords),
-                                   &app, &options, &proxy)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|$s:Server", const_cast<char**>(keywords), &app,
+                                   &options, &proxy)) {
     return nullptr;
   }
   const std::string_view proxy_name = proxy;
