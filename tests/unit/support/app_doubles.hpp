@@ -27,9 +27,11 @@ class NoBody final : public BodyReader {
   std::shared_ptr<BodyReader> share() const override { return std::make_shared<NoBody>(); }
 };
 
-// GET / from 127.0.0.1:4000, without fields, body or environ.
+// GET / from 127.0.0.1:4000 with the given fields (none by default), without body or
+// environ.
 class StubRequest final : public Request {
  public:
+  explicit StubRequest(std::vector<Header> fields = {}) : fields_(std::move(fields)) {}
   std::string_view method() const override { return "GET"; }
   std::string_view target() const override { return "/"; }
   std::string_view path() const override { return "/"; }

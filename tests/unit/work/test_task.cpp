@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.hpp"
+#include "support/app_doubles.hpp"
 #include "work/task.hpp"
 
 using namespace waitron;
@@ -214,22 +215,7 @@ TEST_CASE("any_header() walks the request's fields in order and stops at the fir
 }
 
 TEST_CASE("any_header()'s default walks headers(), for requests of other implementations") {
-  struct Listed final : Request {
-    std::vector<Header> fields{{"A", "1"}, {"B", "2"}, {"C", "3"}};
-    std::string_view method() const override { return "GET"; }
-    std::string_view target() const override { return "/"; }
-    std::string_view path() const override { return "/"; }
-    std::string_view query() const override { return ""; }
-    int http_minor() const override { return 1; }
-    const std::vector<Header>& headers() const override { return fields; }
-    std::optional<std::string_view> header(std::string_view) const override { return {}; }
-    const Environ& environ() const override { return env; }
-    std::string_view remote_addr() const override { return ""; }
-    std::optional<std::uint16_t> remote_port() const override { return {}; }
-    BodyReader& body() override { throw std::logic_error("no body"); }
-    bool client_disconnected() const override { return false; }
-    Environ env;
-  } listed;
+  const test::StubRequest listed({{"A", "1"}, {"B", "2"}, {"C", "3"}});
   int calls = 0;
   CHECK(listed.any_header([&](std::string_view name, std::string_view value) {
     ++calls;
