@@ -119,13 +119,11 @@ PyObject* environ_value(KeyEntry* entry, std::string_view value) {
   return made;
 }
 
-// The keys every environ has, and the usual url_scheme values, made once each (module
-// lifetime; the GIL guards them): set without a lookup in the key cache, which hashes the
-// key's bytes each time.
+// The keys every environ has beyond the request's own variables, made once each (module
+// lifetime; the GIL guards them): set without a lookup in the key cache.
 enum class Fixed : std::size_t {
   server_software,
   version,
-  url_scheme,
   input,
   errors,
   multithread,
@@ -135,13 +133,10 @@ enum class Fixed : std::size_t {
   input_terminated,
   waitron_disconnected,
   waitress_disconnected,
-  http,
-  https,
   count
 };
 constexpr const char* kFixedNames[] = {"SERVER_SOFTWARE",
                                        "wsgi.version",
-                                       "wsgi.url_scheme",
                                        "wsgi.input",
                                        "wsgi.errors",
                                        "wsgi.multithread",
@@ -150,9 +145,7 @@ constexpr const char* kFixedNames[] = {"SERVER_SOFTWARE",
                                        "wsgi.file_wrapper",
                                        "wsgi.input_terminated",
                                        "waitron.client_disconnected",
-                                       "waitress.client_disconnected",
-                                       "http",
-                                       "https"};
+                                       "waitress.client_disconnected"};
 static_assert(std::size(kFixedNames) == static_cast<std::size_t>(Fixed::count));
 
 // A borrowed reference, or null with an exception set (made again at the next call).
@@ -168,40 +161,29 @@ bool set_fixed(PyObject* dict, Fixed key, PyObject* value) {
   return k && value && PyDict_SetItem(dict, k, value) == 0;
 }
 
-// The url_scheme value: the usual two made once, any other made for the request.
-PyObject* new_scheme(const std::string& scheme) {
-  PyObject* usual = scheme == "http"    ? fixed(Fixed::http)
-                    : scheme == "https" ? fixed(Fixed::https)
-                                        : nullptr;
-  if (usual) {
-    Py_INCREF(usual);
-    return usual;
-  }
-  return PyUnicode_DecodeLatin1(scheme.data(), static_cast<Py_ssize_t>(scheme.size()), nullptr);
-}
-
 // sys.stderr as it is now (an application may replace it), borrowed, or null. Looked up in
 // the dict of the sys module with a key made once: PySys_GetObject() makes a str of its name
-// at each call. The module is found with PyImport_GetModule (which never makes one), and the
-// dict is kept for the interpreter it came from (module lifetime; the GIL guards it); when
-// sys.modules holds no module "sys", PySys_GetObject() answers.
+// at each call. The module is found with PyImport_GetModule (which never makes one) and its
+// dict kept for the interpreter it came from (module lifetime; the GIL guards it). Without
+// them (sys.modules holds no module "sys", or a name could not be made) PySys_GetObject()
+// answers.
 PyObject* current_stderr() {
   static PyObject* name = nullptr;
-  static PyObject* sys_name = nullptr;
   static PyObject* sys_dict = nullptr;
   static PyInterpreterState* dict_of = nullptr;
   PyInterpreterState* interpreter = PyInterpreterState_Get();
-  if (!name) name = PyUnicode_InternFromString("stderr");
-  if (!sys_name) sys_name = PyUnicode_InternFromString("sys");
-  if ((!sys_dict || dict_of != interpreter) && sys_name) {
-    PyRef sys = PyRef::steal(PyImport_GetModule(sys_name));
-    if (sys && PyModule_Check(sys.get())) {
+  if (!name || !sys_dict || dict_of != interpreter) {
+    if (!name) name = PyUnicode_InternFromString("stderr");
+    PyRef sys_name = PyRef::steal(PyUnicode_FromString("sys"));
+    PyRef sys = sys_name ? PyRef::steal(PyImport_GetModule(sys_name.get())) : PyRef();
+    if (name && sys && PyModule_Check(sys.get())) {
       Py_XSETREF(sys_dict, Py_NewRef(PyModule_GetDict(sys.get())));
       dict_of = interpreter;
+    } else {
+      PyErr_Clear();
+      return PySys_GetObject("stderr");
     }
   }
-  PyErr_Clear();  // names or module not made: the fallback below answers
-  if (!name || !sys_dict || dict_of != interpreter) return PySys_GetObject("stderr");
   PyObject* found = PyDict_GetItemWithError(sys_dict, name);
   if (!found) PyErr_Clear();  // as PySys_GetObject: no exception, a null result
   return found;
@@ -265,29 +247,24 @@ PyObject* environ_template(const BridgeTypes& types) {
   return made;
 }
 
-PyObject* build_environ(const BridgeTypes& types, const Request& request,
-                        const std::string& url_scheme, PyObject* input, PyObject* check) {
+PyObject* build_environ(const BridgeTypes& types, const Request& request, PyObject* input,
+                        PyObject* check) {
   PyObject* start = environ_template(types);
   PyRef env = PyRef::steal(start ? PyDict_Copy(start) : nullptr);
   if (!env) return nullptr;
   bool ok = true;
   bool has_software = false;
-  bool has_scheme = false;
   std::size_t position = 0;
   request.visit_environ([&](std::string_view key, std::string_view value) {
     if (!ok) return;
     has_software = has_software || key == "SERVER_SOFTWARE";
-    // The request's own scheme wins: a trusted X-Forwarded-Proto may have rewritten it.
-    has_scheme = has_scheme || key == "wsgi.url_scheme";
     ok = set_text(env.get(), position++, key, value);
   });
   if (!ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.
   if (!has_software && !set_fixed(env.get(), Fixed::server_software, Py_None)) return nullptr;
   PyObject* sys_stderr = current_stderr();  // borrowed
-  PyRef scheme = has_scheme ? PyRef::borrow(Py_None) : PyRef::steal(new_scheme(url_scheme));
-  ok = (has_scheme || set_fixed(env.get(), Fixed::url_scheme, scheme.get())) &&
-       set_fixed(env.get(), Fixed::input, input) &&
+  ok = set_fixed(env.get(), Fixed::input, input) &&
        set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
        set_fixed(env.get(), Fixed::waitron_disconnected, check) &&
        set_fixed(env.get(), Fixed::waitress_disconnected, check);

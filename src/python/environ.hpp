@@ -23,8 +23,10 @@ bool init_environ_types(BridgeTypes& types);
 PyObject* new_disconnect_check(const BridgeTypes& types, const Request* request);
 void detach_disconnect_check(PyObject* check);
 
-// The environ dict; null with an exception set on failure.
-PyObject* build_environ(const BridgeTypes& types, const Request& request,
-                        const std::string& url_scheme, PyObject* input, PyObject* check);
+// The environ dict: the request's variables as visit_environ() gives them (wsgi.url_scheme
+// included, as the proxy rules may have rewritten it), then the wsgi.* and waitress.* keys.
+// Null with an exception set on failure.
+PyObject* build_environ(const BridgeTypes& types, const Request& request, PyObject* input,
+                        PyObject* check);
 
 }  // namespace waitron::python

@@ -220,9 +220,8 @@ void WsgiApp::handle(Request& request, Response& response) {
     PyRef check = start ? PyRef::steal(new_disconnect_check(types, &request)) : PyRef();
     PyRef input = check ? PyRef::steal(new_input_stream(types.input_stream, request.body().share()))
                         : PyRef();
-    PyRef environ = input ? PyRef::steal(build_environ(types, request, settings_.url_scheme,
-                                                       input.get(), check.get()))
-                          : PyRef();
+    PyRef environ =
+        input ? PyRef::steal(build_environ(types, request, input.get(), check.get())) : PyRef();
     bool ok = environ && run_app(types, app_, st, environ.get(), start.get());
     if (start) detach_start_response(start.get());
     if (check) detach_disconnect_check(check.get());

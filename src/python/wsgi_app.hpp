@@ -22,7 +22,6 @@
 namespace waitron::python {
 
 struct WsgiSettings {
-  std::string url_scheme = "http";
   // waitress: with log_socket_errors off, an OSError raised by the application is
   // swallowed: no 500, no log line, the connection closes.
   bool log_socket_errors = true;
