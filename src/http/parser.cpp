@@ -11,6 +11,9 @@ namespace waitron::http {
 
 namespace {
 
+// Fields a request head usually has (a browser sends 8 to 12): the room taken at the first.
+constexpr std::size_t kUsualFieldCount = 12;
+
 Parser& self(llhttp_t* p) noexcept {
   return *static_cast<Parser*>(p->data);
 }
@@ -374,6 +377,8 @@ int Parser::on_header_value_complete(llhttp_t* p) noexcept {
       // RFC 9110 §10.1.1: only 100-continue means something, and only in 1.1.
       head.expect_continue = head.version_minor == 1 && iequals(value, "100-continue");
     }
+    // Room for a browser's usual head at once, not a reallocation at the 2nd, 3rd, 5th...
+    if (head.fields.capacity() == 0) head.fields.reserve(kUsualFieldCount);
     head.fields.push_back(Field{std::move(name), std::move(value)});
     return s.field_error_ ? HPE_USER : 0;
   } catch (...) {

@@ -17,15 +17,14 @@
 
 #include "core/overflowable_buffer.hpp"
 #include "core/stream_buffer.hpp"
+#include "waitron/request.hpp"
 
 namespace waitron::http {
 
 // One field line, the name exactly as the client sent it, the value with
-// surrounding OWS removed (RFC 9110 §5.5).
-struct Field {
-  std::string name;
-  std::string value;
-};
+// surrounding OWS removed (RFC 9110 §5.5). The public API's name-value pair: a native
+// application's response fields become a ResponseHead's without a copy.
+using Field = waitron::Header;
 
 struct RequestHead {
   std::string method;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "http/rfc9110.hpp"
+#include "waitron/response.hpp"
 
 namespace waitron::http {
 
@@ -96,6 +97,27 @@ char* put(char* at, std::string_view s) noexcept {
 }
 
 }  // namespace
+
+void check_response_head(std::string_view status, const std::vector<Field>& fields) {
+  for (char c : status) {
+    if (c == '\r' || c == '\n') throw ResponseError("status may not contain CR or LF");
+  }
+  if (status_code(status) < 0) {
+    throw ResponseError("status must be three digits, a space and a reason: \"" +
+                        std::string(status) + "\"");
+  }
+  for (const Field& f : fields) {
+    if (!is_token(f.name)) throw ResponseError("invalid header name \"" + f.name + "\"");
+    // is_field_value refuses CR and LF with the other control bytes.
+    if (!is_field_value(f.value)) {
+      throw ResponseError("invalid value for header \"" + f.name + "\"");
+    }
+    if (is_hop_by_hop(f.name)) {
+      throw ResponseError(f.name +
+                          " is a \"hop-by-hop\" header; it cannot be used by a WSGI application");
+    }
+  }
+}
 
 int status_code(std::string_view status) noexcept {
   if (status.size() < 4 || status[3] != ' ') return -1;

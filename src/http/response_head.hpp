@@ -27,6 +27,12 @@ struct ResponseHead {
   std::vector<Field> fields;  // the application's fields, in order
 };
 
+// Checks an application's status and fields as WSGI's start_response does (waitress's
+// rules, and RFC 9110's: a field name is a token, a value has no control bytes); throws
+// waitron::ResponseError. Used by the native Response and by the Python bridge, which
+// checks when start_response is called and hands the head over later.
+void check_response_head(std::string_view status, const std::vector<Field>& fields);
+
 // The current IMF-fixdate for the Date field (RFC 9110 §6.6.1). The network
 // layer refreshes it once per loop iteration; tests use a fixed one.
 class DateSource {

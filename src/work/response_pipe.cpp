@@ -50,7 +50,7 @@ bool ResponsePipe::reusable(const std::shared_ptr<ResponsePipe>& pipe) noexcept 
 }
 
 void ResponsePipe::reset() noexcept {
-  std::lock_guard lock(mutex_);
+  // No lock: reusable() found the caller the only owner, after the others' last accesses.
   events_.clear();
   taken_.clear();
   pending_bytes_.store(0);

@@ -94,8 +94,9 @@ class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
   // Loop thread: true when `pipe` may serve another request (see reset()): it is the only
   // owner, so no task runs with it and no notification of it waits to be delivered.
   static bool reusable(const std::shared_ptr<ResponsePipe>& pipe) noexcept;
-  // Loop thread, on a reusable() pipe: back to the state of a new one, with the vectors'
-  // room kept. A channel keeps its last pipe for its next request: one allocation less.
+  // Loop thread, on a reusable() pipe (so without locking): back to the state of a new one,
+  // with the vectors' room kept; the events left are released. A channel keeps its last
+  // pipe for its next request: one allocation less.
   void reset() noexcept;
 
  private:

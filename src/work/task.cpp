@@ -14,14 +14,6 @@ namespace waitron::work {
 
 namespace {
 
-bool has_cr_or_lf(std::string_view s) noexcept {
-  // A plain loop: find_first_of with a set searches the set once per byte.
-  for (char c : s) {
-    if (c == '\r' || c == '\n') return true;
-  }
-  return false;
-}
-
 // The request body as a BodyReader: over the complete buffer, or over the stream of a body
 // still arriving (stream_request_body), where reads wait for bytes. Reads never consume, so
 // random access stays possible. Shared readers keep the request alive.
@@ -189,12 +181,10 @@ class TaskResponse final : public Response {
 
   void start(std::string status, std::vector<Header> headers) override {
     if (head_sent_) throw ResponseError("start() called after the response head was sent");
-    check_response_head(status, headers);
+    http::check_response_head(status, headers);
+    // http::Field is waitron::Header: the application's vector becomes the head's.
     head_.status = std::move(status);
-    head_.fields.clear();
-    head_.fields.reserve(headers.size());
-    for (auto& h : headers)
-      head_.fields.push_back(http::Field{std::move(h.name), std::move(h.value)});
+    head_.fields = std::move(headers);
     started_ = true;
   }
   void write(std::string_view bytes) override { write(std::string(bytes)); }
@@ -270,25 +260,6 @@ void log(const TaskSettings& s, core::LogLevel level, const std::string& message
 }
 
 }  // namespace
-
-void check_response_head(std::string_view status, const std::vector<Header>& headers) {
-  if (has_cr_or_lf(status)) throw ResponseError("status may not contain CR or LF");
-  if (http::status_code(status) < 0) {
-    throw ResponseError("status must be three digits, a space and a reason: \"" +
-                        std::string(status) + "\"");
-  }
-  for (const Header& h : headers) {
-    if (!http::is_token(h.name)) throw ResponseError("invalid header name \"" + h.name + "\"");
-    // is_field_value refuses CR and LF with the other control bytes.
-    if (!http::is_field_value(h.value)) {
-      throw ResponseError("invalid value for header \"" + h.name + "\"");
-    }
-    if (http::is_hop_by_hop(h.name)) {
-      throw ResponseError(h.name +
-                          " is a \"hop-by-hop\" header; it cannot be used by a WSGI application");
-    }
-  }
-}
 
 void run_task(App& app, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<ResponsePipe> pipe, const TaskSettings& settings,

@@ -29,7 +29,4 @@ struct TaskSettings {
 void run_task(App& app, std::shared_ptr<http::IncomingRequest> request,
               std::shared_ptr<ResponsePipe> pipe, const TaskSettings& settings, Peer peer) noexcept;
 
-// Checks a status and fields as WSGI's start_response does; throws waitron::ResponseError.
-void check_response_head(std::string_view status, const std::vector<Header>& headers);
-
 }  // namespace waitron::work

@@ -85,6 +85,18 @@ TEST_CASE("fields: order, names as sent, OWS trimmed, '_' names dropped") {
   CHECK(req->head.find("X-Auth_User") == nullptr);
 }
 
+TEST_CASE("a browser's head of 12 fields is stored without growing the fields' vector") {
+  Parser p(limits());
+  std::string in = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 12; ++i) in += "X-F" + std::to_string(i) + ": v\r\n";
+  in += "\r\n";
+  std::string_view view = in;
+  REQUIRE(feed_all(p, view) == Parser::Event::message_complete);
+  auto req = p.take_request();
+  CHECK(req->head.fields.size() == 12);
+  CHECK(req->head.fields.capacity() == 12);  // one allocation: grown one by one it is 16
+}
+
 TEST_CASE("keep-alive and expect flags") {
   auto head_of = [](std::string_view in) {
     Parser p(limits());

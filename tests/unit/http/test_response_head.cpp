@@ -2,6 +2,7 @@
 
 #include "http/response_head.hpp"
 #include "support/error_code_printing.hpp"
+#include "waitron/response.hpp"
 
 using namespace waitron::http;
 
@@ -119,4 +120,21 @@ TEST_CASE("malformed status or Content-Length is refused") {
   CHECK(frame_response({"200 OK", {{"Content-Length", "abc"}}}, request(), "w", "D", f, out));
   CHECK(frame_response({"200 OK", {{"Content-Length", "-1"}}}, request(), "w", "D", f, out));
   CHECK(out.empty());
+}
+
+TEST_CASE("WSGI's checks on the status and fields") {
+  CHECK_NOTHROW(check_response_head("200 OK", {{"Content-Type", "text/plain"}}));
+  CHECK_THROWS_AS(check_response_head("200", {}), waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK\r\nX: y", {}), waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"Bad Name", "x"}}), waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\r\nInjected: 1"}}),
+                  waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\nb"}}), waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\rb"}}), waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK\r", {}), waitron::ResponseError);
+  CHECK_THROWS_AS(check_response_head("200 OK", {{"X", "a\x7f"}}), waitron::ResponseError);
+  for (const char* h : {"Connection", "keep-alive", "Transfer-Encoding", "Upgrade", "Trailer", "TE",
+                        "Proxy-Authenticate", "Proxy-Authorization"}) {
+    CHECK_THROWS_AS(check_response_head("200 OK", {{h, "x"}}), waitron::ResponseError);
+  }
 }

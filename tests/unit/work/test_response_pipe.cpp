@@ -148,3 +148,18 @@ TEST_CASE("release_taken() lets go of the events left after take() at once") {
   CHECK(owner.use_count() == 1);
   CHECK(pipe->take().empty());
 }
+
+TEST_CASE("reset() on a pipe nobody else holds releases the events never taken") {
+  CountingNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 1 << 20);
+  auto owner = std::make_shared<int>(7);
+  ResponseEvent shared;
+  shared.kind = ResponseEvent::Kind::shared;
+  shared.shared = waitron::http::SharedBytes{"abc", owner};
+  pipe->push(std::move(shared));
+  CHECK(owner.use_count() == 2);
+  REQUIRE(ResponsePipe::reusable(pipe));
+  pipe->reset();
+  CHECK(owner.use_count() == 1);
+  CHECK(pipe->take().empty());
+}
