@@ -252,22 +252,26 @@ PyObject* build_environ(const BridgeTypes& types, const Request& request, PyObje
   PyObject* start = environ_template(types);
   PyRef env = PyRef::steal(start ? PyDict_Copy(start) : nullptr);
   if (!env) return nullptr;
-  bool ok = true;
-  bool has_software = false;
-  std::size_t position = 0;
-  request.visit_environ([&](std::string_view key, std::string_view value) {
-    if (!ok) return;
-    has_software = has_software || key == "SERVER_SOFTWARE";
-    ok = set_text(env.get(), position++, key, value);
+  // The visitor captures one pointer, which std::function keeps in place: no allocation.
+  struct Visit {
+    PyObject* env;
+    bool ok = true;
+    bool has_software = false;
+    std::size_t position = 0;
+  } v{env.get()};
+  request.visit_environ([at = &v](std::string_view key, std::string_view value) {
+    if (!at->ok) return;
+    at->has_software = at->has_software || key == "SERVER_SOFTWARE";
+    at->ok = set_text(at->env, at->position++, key, value);
   });
-  if (!ok) return nullptr;
+  if (!v.ok) return nullptr;
   // waitress gives SERVER_SOFTWARE = None when ident is unset.
-  if (!has_software && !set_fixed(env.get(), Fixed::server_software, Py_None)) return nullptr;
+  if (!v.has_software && !set_fixed(env.get(), Fixed::server_software, Py_None)) return nullptr;
   PyObject* sys_stderr = current_stderr();  // borrowed
-  ok = set_fixed(env.get(), Fixed::input, input) &&
-       set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
-       set_fixed(env.get(), Fixed::waitron_disconnected, check) &&
-       set_fixed(env.get(), Fixed::waitress_disconnected, check);
+  bool ok = set_fixed(env.get(), Fixed::input, input) &&
+            set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
+            set_fixed(env.get(), Fixed::waitron_disconnected, check) &&
+            set_fixed(env.get(), Fixed::waitress_disconnected, check);
   return ok ? env.release() : nullptr;
 }
 

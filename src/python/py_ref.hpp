@@ -63,7 +63,11 @@ class Gil {
 class AllowThreads {
  public:
   AllowThreads() noexcept : saved_(PyEval_SaveThread()) {}
-  ~AllowThreads() { PyEval_RestoreThread(saved_); }
+  // Releases the GIL only if `release`: a call that cannot block may keep it.
+  explicit AllowThreads(bool release) noexcept : saved_(release ? PyEval_SaveThread() : nullptr) {}
+  ~AllowThreads() {
+    if (saved_) PyEval_RestoreThread(saved_);
+  }
   AllowThreads(const AllowThreads&) = delete;
   AllowThreads& operator=(const AllowThreads&) = delete;
 

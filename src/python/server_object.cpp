@@ -217,7 +217,7 @@ PyObject* server_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   }
   const ProxyHeaders who = proxy_name == "server" ? ProxyHeaders::server : ProxyHeaders::python;
   return create_server_object(type, options, who, [app](const Adjustments& adj) {
-    return std::make_shared<WsgiApp>(app, WsgiSettings{adj.log_socket_errors});
+    return std::make_shared<WsgiApp>(app, WsgiSettings{adj.log_socket_errors, adj.threads == 0});
   });
 }
 

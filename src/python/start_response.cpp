@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/response_head.hpp"
 #include "python/bridge_types.hpp"
 #include "python/deferred_release.hpp"
 
@@ -138,9 +139,11 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
   }
   PyRef seq = PyRef::steal(PySequence_Fast(headers, "headers must be a list"));
   if (!seq) return nullptr;
-  std::vector<Header> fields;
   std::optional<std::uint64_t> content_length;
   Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.get());
+  std::vector<Header> fields;
+  // One allocation, with room for the Content-Length the server may add (send_result).
+  fields.reserve(static_cast<std::size_t>(n) + 1);
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
     // Any (name, value) pair, a tuple or a two-item list, as waitress takes it.
@@ -193,13 +196,16 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
     fields.push_back(std::move(h));
   }
   try {
-    st.response.start(status_text, fields);
-    st.status = std::move(status_text);
-    st.headers = std::move(fields);
+    // Checked now, as waitress does, and handed to the Response once the body starts
+    // (commit_head): a Content-Length found from the result can still be added in place.
+    http::check_response_head(status_text, fields);
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_ValueError, e.what());
     return nullptr;
   }
+  st.status = std::move(status_text);
+  st.headers = std::move(fields);
+  st.committed = false;
   st.started = true;
   st.content_length = content_length;
   PyObject* writer = new_callable(bridge_types().write_callable, &st, false);
@@ -240,10 +246,11 @@ PyType_Slot write_slots[] = {
 PyType_Spec write_spec = {"waitron._waitron.Write", sizeof(Callable), 0, Py_TPFLAGS_DEFAULT,
                           write_slots};
 
-// Sends one piece with the GIL released; maps the server's exceptions to Python's.
+// Sends one piece with the GIL released (unless inline); maps the server's exceptions to Python's.
 bool send(const BridgeTypes& types, ResponseState& st, std::string_view bytes) {
   try {
-    AllowThreads unlocked;
+    commit_head(st);
+    AllowThreads unlocked(!st.keep_gil);
     st.response.write(bytes);
     return true;
   } catch (const ClientDisconnected&) {
@@ -274,10 +281,16 @@ void detach_start_response(PyObject* start_response) {
 }
 
 void set_content_length(ResponseState& st, std::uint64_t length) {
-  std::vector<Header> headers = st.headers;
-  headers.push_back(Header{"Content-Length", std::to_string(length)});
-  st.response.start(st.status, std::move(headers));
+  // The application's own Content-Length fields give way to the one the server found.
+  std::erase_if(st.headers, [](const Header& h) { return iequals(h.name, "content-length"); });
+  st.headers.push_back(Header{"Content-Length", std::to_string(length)});
   st.content_length = length;
+}
+
+void commit_head(ResponseState& st) {
+  if (st.committed) return;
+  st.response.start(std::move(st.status), std::move(st.headers));
+  st.committed = true;
 }
 
 bool write_chunk(const BridgeTypes& types, ResponseState& st, PyObject* chunk) {
@@ -306,7 +319,8 @@ bool write_chunk(const BridgeTypes& types, ResponseState& st, PyObject* chunk) {
   // Large chunks are adopted: the server keeps a reference until they are written.
   std::shared_ptr<const void> owner = hold(chunk);
   try {
-    AllowThreads unlocked;
+    commit_head(st);
+    AllowThreads unlocked(!st.keep_gil);
     st.response.write_shared(bytes, std::move(owner));
     return true;
   } catch (const ClientDisconnected&) {

@@ -27,10 +27,14 @@
 namespace waitron::python {
 
 struct ResponseState {
-  explicit ResponseState(Response& r) noexcept : response(r) {}
+  ResponseState(Response& r, bool inline_calls) noexcept : response(r), keep_gil(inline_calls) {}
   Response& response;
-  bool started = false;  // start_response was called
-  std::string status;    // the last status and headers given
+  // Inline mode (threads=0): the Response's calls never wait (no watermark on the loop
+  // thread), so the GIL is kept across them instead of released and taken back.
+  const bool keep_gil;
+  bool started = false;    // start_response was called
+  bool committed = false;  // status and headers were handed to the Response (moved out)
+  std::string status;      // the last status and headers given, until committed
   std::vector<Header> headers;
   std::optional<std::uint64_t> content_length;  // from the application's headers
   std::uint64_t written = 0;                    // body bytes the application gave
@@ -49,7 +53,10 @@ void detach_start_response(PyObject* start_response);
 // Hands one body chunk to the server; false with a Python exception set on failure.
 bool write_chunk(const BridgeTypes& types, ResponseState& state, PyObject* chunk);
 
-// Adds or replaces the Content-Length header before the head is sent (CL divination).
+// Replaces the Content-Length header while the head is not committed (CL divination).
 void set_content_length(ResponseState& state, std::uint64_t length);
+// Hands the status and headers to the Response, once, before the first body bytes or at
+// the end; the first write sends them. Throws what Response::start() throws.
+void commit_head(ResponseState& state);
 
 }  // namespace waitron::python

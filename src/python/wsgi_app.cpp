@@ -62,10 +62,11 @@ int try_sendfile(const BridgeTypes& types, ResponseState& st, PyObject* filelike
     // mismatch is corrected to the bytes actually sent.
     if (st.content_length && *st.content_length < size) size = *st.content_length;
     // The length can be set only while the head is unsent (not after a write()).
-    if (!st.response.headers_sent() && (!st.content_length || *st.content_length != size)) {
+    if (!st.committed && (!st.content_length || *st.content_length != size)) {
       set_content_length(st, size);
     }
-    AllowThreads unlocked;
+    commit_head(st);
+    AllowThreads unlocked(!st.keep_gil);
     st.response.send_file(static_cast<int>(fd), static_cast<std::uint64_t>(pos), size);
   } catch (const ClientDisconnected&) {
     PyErr_SetString(types.client_disconnected, "client disconnected");
@@ -96,13 +97,8 @@ bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) 
   if (!it) return false;
   while (PyRef chunk = PyRef::steal(PyIter_Next(it.get()))) {
     if (divine && PyBytes_Check(chunk.get()) && PyBytes_GET_SIZE(chunk.get()) > 0 &&
-        !st.response.headers_sent()) {
-      try {
-        set_content_length(st, static_cast<std::uint64_t>(PyBytes_GET_SIZE(chunk.get())));
-      } catch (const std::exception& e) {
-        PyErr_SetString(PyExc_RuntimeError, e.what());
-        return false;
-      }
+        !st.committed) {
+      set_content_length(st, static_cast<std::uint64_t>(PyBytes_GET_SIZE(chunk.get())));
     }
     divine = false;
     if (!write_chunk(types, st, chunk.get())) return false;
@@ -215,7 +211,7 @@ void WsgiApp::handle(Request& request, Response& response) {
     AppThreadGil gil(interpreter_);
     release_pending();  // references the loop thread let go of since the last request
     const BridgeTypes& types = bridge_types();
-    ResponseState st(response);
+    ResponseState st(response, settings_.inline_calls);
     PyRef start = PyRef::steal(new_start_response(types, &st));
     PyRef check = start ? PyRef::steal(new_disconnect_check(types, &request)) : PyRef();
     PyRef input = check ? PyRef::steal(new_input_stream(types.input_stream, request.body().share()))
@@ -223,6 +219,15 @@ void WsgiApp::handle(Request& request, Response& response) {
     PyRef environ =
         input ? PyRef::steal(build_environ(types, request, input.get(), check.get())) : PyRef();
     bool ok = environ && run_app(types, app_, st, environ.get(), start.get());
+    if (ok && st.started) {
+      // A response with no body bytes: the head is handed over now, sent at finish().
+      try {
+        commit_head(st);
+      } catch (const std::exception& e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+        ok = false;
+      }
+    }
     if (start) detach_start_response(start.get());
     if (check) detach_disconnect_check(check.get());
     if (!ok) {

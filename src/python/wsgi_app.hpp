@@ -25,6 +25,8 @@ struct WsgiSettings {
   // waitress: with log_socket_errors off, an OSError raised by the application is
   // swallowed: no 500, no log line, the connection closes.
   bool log_socket_errors = true;
+  // threads=0: the application runs on the loop thread, where a write never waits.
+  bool inline_calls = false;
 };
 
 class WsgiApp final : public App {
