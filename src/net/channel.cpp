@@ -204,7 +204,8 @@ void Channel::dispatch() {
     pipe_ = std::move(ex_->spare_pipe);
     pipe_->reset();
   } else {
-    pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark);
+    pipe_ = std::make_shared<work::ResponsePipe>(*ctx_.notifier, ctx_.outbuf_high_watermark,
+                                                 ctx_.one_thread_pipes);
     ++ctx_.pipes_created;
   }
   pipe_->owner = this;

@@ -7,7 +7,7 @@ namespace waitron::work {
 void ResponsePipe::push(ResponseEvent&& event) {
   bool first;
   {
-    std::lock_guard lock(mutex_);
+    auto locked = lock();
     if (disconnected_.load()) return;
     std::uint64_t added = 0;
     if (event.kind == ResponseEvent::Kind::bytes) added = event.bytes.size();
@@ -26,16 +26,17 @@ void ResponsePipe::push(ResponseEvent&& event) {
 }
 
 bool ResponsePipe::wait_for_room() {
-  // Below the watermark (nearly always, for a small response) no lock is needed.
-  if (pending_bytes_.load() <= high_watermark_) return !disconnected_.load();
-  std::unique_lock lock(mutex_);
-  room_.wait(lock, [&] { return disconnected_.load() || pending_bytes_ <= high_watermark_; });
+  // Below the watermark (nearly always, for a small response) no lock is needed. A pipe of
+  // one thread never waits: that thread is the one that would make room.
+  if (pending_bytes_.load() <= high_watermark_ || one_thread_) return !disconnected_.load();
+  std::unique_lock waiting(mutex_);
+  room_.wait(waiting, [&] { return disconnected_.load() || pending_bytes_ <= high_watermark_; });
   return !disconnected_.load();
 }
 
 std::vector<ResponseEvent>& ResponsePipe::take() {
   taken_.clear();
-  std::lock_guard lock(mutex_);
+  auto locked = lock();
   scheduled_ = false;
   events_.swap(taken_);
   return taken_;
@@ -62,23 +63,23 @@ void ResponsePipe::reset() noexcept {
 
 void ResponsePipe::sent(std::uint64_t n) {
   {
-    std::lock_guard lock(mutex_);
+    auto locked = lock();
     // Framing bytes are not counted on the way in, so clamp at zero.
     const std::uint64_t pending = pending_bytes_.load(std::memory_order_relaxed);
     const std::uint64_t left = pending - std::min(n, pending);
     pending_bytes_.store(left);
-    if (left > high_watermark_) return;
+    if (left > high_watermark_ || one_thread_) return;  // nobody can be waiting
   }
   room_.notify_all();
 }
 
 void ResponsePipe::disconnect() {
   {
-    std::lock_guard lock(mutex_);
+    auto locked = lock();
     disconnected_.store(true);
     events_.clear();
   }
-  room_.notify_all();
+  if (!one_thread_) room_.notify_all();
 }
 
 }  // namespace waitron::work

@@ -11,7 +11,9 @@
 // Ownership: shared (std::shared_ptr) by the running task and the channel; whichever lets
 // go last frees it, unless the channel keeps it for its next request (reusable(), reset()).
 // Threads: push(), wait_for_room() on the application thread; take(), sent(), the owner pointer on
-// the loop thread; disconnect(), disconnected() and peer_closed() anywhere.
+// the loop thread; disconnect(), disconnected() and peer_closed() anywhere. A pipe made for
+// one thread (inline mode: the application runs on the loop thread, which is then the only
+// thread that calls it) takes no lock and never waits for room.
 #pragma once
 
 #include <atomic>
@@ -61,8 +63,9 @@ class PipeNotifier {
 
 class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
  public:
-  ResponsePipe(PipeNotifier& notifier, std::uint64_t high_watermark) noexcept
-      : notifier_(notifier), high_watermark_(high_watermark) {}
+  ResponsePipe(PipeNotifier& notifier, std::uint64_t high_watermark,
+               bool one_thread = false) noexcept
+      : notifier_(notifier), high_watermark_(high_watermark), one_thread_(one_thread) {}
 
   // Application thread. Events pushed after disconnect() are dropped.
   void push(ResponseEvent&& event);
@@ -87,6 +90,8 @@ class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
   // Any thread: the client closed its side (EOF); the response may still be sent.
   void mark_peer_closed() noexcept { peer_closed_.store(true); }
   [[nodiscard]] bool peer_closed() const noexcept { return peer_closed_.load(); }
+  // Made for one thread: no locking (see the contract above).
+  [[nodiscard]] bool one_thread() const noexcept { return one_thread_; }
 
   // Loop thread only: the channel serving this pipe, or null once it is gone.
   void* owner = nullptr;
@@ -100,8 +105,14 @@ class ResponsePipe : public std::enable_shared_from_this<ResponsePipe> {
   void reset() noexcept;
 
  private:
+  // mutex_, locked unless the pipe is made for one thread.
+  [[nodiscard]] std::unique_lock<std::mutex> lock() {
+    return one_thread_ ? std::unique_lock<std::mutex>() : std::unique_lock<std::mutex>(mutex_);
+  }
+
   PipeNotifier& notifier_;
   const std::uint64_t high_watermark_;
+  const bool one_thread_;
   std::mutex mutex_;
   std::condition_variable room_;
   std::vector<ResponseEvent> events_;

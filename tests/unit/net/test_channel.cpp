@@ -344,6 +344,21 @@ TEST_CASE("a keep-alive connection serves its requests with one response pipe") 
   CHECK(f.ctx.pipes_created == 1);
 }
 
+TEST_CASE("a context of one-thread pipes (inline mode) gives its tasks pipes without locks") {
+  for (bool one_thread : {false, true}) {
+    int seen = 0;
+    Fixture f(
+        [&](http::IncomingRequest& req, ResponsePipe& pipe) {
+          seen += pipe.one_thread() == one_thread;
+          respond(pipe, "200 OK", req.head.target);
+        },
+        0);
+    f.ctx.one_thread_pipes = one_thread;
+    f.run([](int fd) { keep_alive_client(fd, 3); });
+    CHECK(seen == 3);
+  }
+}
+
 TEST_CASE("an exchange that grew large buffers is freed, not kept as a spare") {
   Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
     respond(pipe, "200 OK", req.head.target);

@@ -163,3 +163,22 @@ TEST_CASE("reset() on a pipe nobody else holds releases the events never taken")
   CHECK(owner.use_count() == 1);
   CHECK(pipe->take().empty());
 }
+
+TEST_CASE("a one-thread pipe serves as a locked one and never waits for room") {
+  // Inline mode: the thread that would make room is the one pushing, so waiting would hang.
+  CountingNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 4, true);
+  CHECK(pipe->one_thread());
+  pipe->push(bytes("0123456789"));
+  pipe->push(bytes("abc"));
+  CHECK(pipe->wait_for_room());  // 13 bytes above a watermark of 4: a locked pipe would wait
+  CHECK(n.calls == 1);
+  std::vector<ResponseEvent>& taken = pipe->take();
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[1].bytes == "abc");
+  pipe->sent(13);
+  pipe->disconnect();
+  CHECK_FALSE(pipe->wait_for_room());
+  pipe->push(bytes("late"));  // dropped
+  CHECK(pipe->take().empty());
+}
