@@ -71,6 +71,17 @@ bool is_absolute_form(std::string_view t) noexcept {
   return true;
 }
 
+// check_field_line() for a line scan() read: its bytes are field-vchars, SP or HTAB
+// already (a field line with another control byte failed as it was read), so the value
+// needs no second look; the name must still be a token.
+std::error_code check_scanned_field_line(std::string_view line) noexcept {
+  std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
+    return errc::invalid_field_line;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::error_code parse_request_line(std::string_view line, RequestLine& out) noexcept {
@@ -224,7 +235,7 @@ HeadScanner::Status HeadScanner::scan(std::string_view head) noexcept {
         break;
       case State::field_line_lf: {
         if (c != '\n') return fail(errc::bare_cr_or_lf);
-        if (auto ec = check_field_line(head.substr(line_begin_, pos_ - 1 - line_begin_))) {
+        if (auto ec = check_scanned_field_line(head.substr(line_begin_, pos_ - 1 - line_begin_))) {
           error_ = ec;
           return Status::failed;
         }

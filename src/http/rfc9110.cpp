@@ -17,31 +17,41 @@ constexpr std::array<bool, 256> make_tchar_table() {
 }
 constexpr std::array<bool, 256> kTchar = make_tchar_table();
 
-bool is_digit(char c) noexcept {
+constexpr bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
-bool is_hexdig(char c) noexcept {
+constexpr bool is_hexdig(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-bool is_unreserved(char c) noexcept {
+constexpr bool is_unreserved(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
          c == '_' || c == '~';
 }
-bool is_sub_delim(char c) noexcept {
+constexpr bool is_sub_delim(char c) noexcept {
   return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos;
 }
+
+// unreserved / sub-delims (RFC 3986 §2.2, §2.3), one lookup per byte of a Host.
+constexpr std::array<bool, 256> make_reg_name_table() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    auto ch = static_cast<char>(c);
+    t[static_cast<std::size_t>(c)] = is_unreserved(ch) || is_sub_delim(ch);
+  }
+  return t;
+}
+constexpr std::array<bool, 256> kRegName = make_reg_name_table();
 
 // reg-name = *( unreserved / pct-encoded / sub-delims ) (RFC 3986 §3.2.2); an
 // IPv4 address is a reg-name syntactically.
 bool is_reg_name(std::string_view s) noexcept {
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '%') {
-      if (i + 2 >= s.size() || !is_hexdig(s[i + 1]) || !is_hexdig(s[i + 2])) return false;
-      i += 2;
-    } else if (!is_unreserved(c) && !is_sub_delim(c)) {
+    if (kRegName[static_cast<unsigned char>(c)]) continue;
+    if (c != '%' || i + 2 >= s.size() || !is_hexdig(s[i + 1]) || !is_hexdig(s[i + 2])) {
       return false;
     }
+    i += 2;
   }
   return true;
 }

@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "http/response_head.hpp"
 #include "support/error_code_printing.hpp"
 #include "waitron/response.hpp"
@@ -51,6 +55,28 @@ TEST_CASE("fields are re-capitalised and sorted; Server and Date are added") {
   CHECK(f.kind == Framing::Kind::content_length);
   CHECK(f.content_length == 2);
   CHECK(f.keep_alive);
+}
+
+TEST_CASE("the fields come out in std::string_view's order, stable, whatever their first bytes") {
+  // Tokens may start with punctuation on either side of the letters (the names are spelt
+  // as waitress capitalises them: only the order is under test).
+  const std::vector<std::string> names = {"~x", "Ab", "!", "A", "|q", "Zz", "A-B", "!z",
+                                          "Ab", "9",  "^", "X", "Aa", "`",  "#",   "Ab-C"};
+  ResponseHead head{"200 OK", {}};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    head.fields.push_back({names[i], std::to_string(i)});
+  }
+  head.fields.push_back({"Content-Length", "0"});
+  Framing f;
+  std::string out = frame(head, request(), f, std::nullopt);
+  std::vector<waitron::Header> want = head.fields;
+  want.push_back({"Date", "DATE"});
+  std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) {
+    return std::string_view(a.name) < std::string_view(b.name);
+  });
+  std::string lines;
+  for (const auto& h : want) lines += h.name + ": " + h.value + "\r\n";
+  CHECK(out == "HTTP/1.1 200 OK\r\n" + lines + "\r\n");
 }
 
 TEST_CASE("the application's Server and Date win; Via names waitron") {

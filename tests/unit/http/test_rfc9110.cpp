@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "http/rfc9110.hpp"
 
 using namespace waitron::http;
@@ -48,6 +50,20 @@ TEST_CASE("Host values") {
   for (const char* bad : {"a b", "a/b", "user@host", "host:abc", "[::1", "[::1]x", "[]", "a%2",
                           "a%zz", "[::1]:8a", "ex\"ample", "host:80:80"}) {
     CHECK_MESSAGE(!is_valid_host(bad), bad);
+  }
+}
+
+TEST_CASE("a reg-name Host takes unreserved and sub-delims bytes, every other byte is refused") {
+  // RFC 3986 §2.2, §2.3, spelled out here as the oracle of the lookup table.
+  const std::string_view allowed =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=";
+  for (int c = 0; c < 256; ++c) {
+    if (c == '%' || c == ':' || c == '[') continue;  // pct-encoding, the port, IP-literal
+    std::string host = "a";
+    host += static_cast<char>(c);
+    host += "b";
+    const bool want = allowed.find(static_cast<char>(c)) != std::string_view::npos;
+    CHECK_MESSAGE(is_valid_host(host) == want, c);
   }
 }
 
