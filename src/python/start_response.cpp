@@ -1,10 +1,13 @@
 #include "python/start_response.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
 #include "http/response_head.hpp"
+#include "http/rfc9110.hpp"
 #include "python/bridge_types.hpp"
 #include "python/deferred_release.hpp"
 
@@ -15,20 +18,7 @@ namespace {
 // Chunks this size and up go to the socket without a copy.
 constexpr std::size_t kZeroCopyAbove = 64 * 1024;
 
-constexpr std::string_view kHopByHop[] = {"connection",          "keep-alive", "proxy-authenticate",
-                                          "proxy-authorization", "te",         "trailer",
-                                          "transfer-encoding",   "upgrade"};
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
+using http::iequals;
 
 // A str as latin-1 bytes (PEP 3333's "native strings"); false with an exception set.
 bool latin1(PyObject* s, std::string& out) {
@@ -49,9 +39,20 @@ bool latin1(PyObject* s, std::string& out) {
 }
 
 bool has_cr_or_lf(std::string_view s) noexcept {
-  // A plain loop: find_first_of with a set searches the set once per byte.
-  for (char c : s) {
-    if (c == '\r' || c == '\n') return true;
+  // Eight bytes at a time: w ^ (CR in every byte) has a zero byte where w has a CR, and
+  // (v - 0x01..01) & ~v & 0x80..80 is non-zero exactly when v has a zero byte.
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHighs = 0x8080808080808080;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const std::uint64_t cr = w ^ (kOnes * '\r');
+    const std::uint64_t lf = w ^ (kOnes * '\n');
+    if ((((cr - kOnes) & ~cr) | ((lf - kOnes) & ~lf)) & kHighs) return true;
+  }
+  for (; i < s.size(); ++i) {
+    if (s[i] == '\r' || s[i] == '\n') return true;
   }
   return false;
 }
@@ -172,13 +173,11 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
                       "carriage return/line feed character present in header name or value");
       return nullptr;
     }
-    for (std::string_view hop : kHopByHop) {
-      if (iequals(h.name, hop)) {
-        PyErr_Format(PyExc_AssertionError,
-                     "%s is a \"hop-by-hop\" header; it cannot be used by a WSGI application",
-                     h.name.c_str());
-        return nullptr;
-      }
+    if (http::is_hop_by_hop(h.name)) {
+      PyErr_Format(PyExc_AssertionError,
+                   "%s is a \"hop-by-hop\" header; it cannot be used by a WSGI application",
+                   h.name.c_str());
+      return nullptr;
     }
     if (iequals(h.name, "content-length")) {
       std::uint64_t v = 0;

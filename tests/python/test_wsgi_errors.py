@@ -104,6 +104,24 @@ def test_start_response_misuse_is_a_500(rules, path):
     assert rules.wait_for_log(f"ERROR:{IDENT}:Exception while serving {path}")
 
 
+@pytest.mark.parametrize("where", ["status", "name", "value"])
+def test_cr_or_lf_anywhere_in_a_status_or_header_is_a_500(rules, where):
+    # Every position of a 24-character text: waitron's check goes 8 bytes at a time, then
+    # byte by byte, and a CR or LF must be found in either part by start_response itself
+    # (its ValueError names CR/LF; the server's later field check would say "invalid").
+    needle = "ValueError: carriage return/line feed character present in"
+    before = rules.log().count(needle)
+    for at in range(24):
+        for char in ("cr", "lf"):
+            with rules.connect() as c:
+                c.send(request_bytes("GET", f"/crlf/{where}/{at}/{char}"))
+                assert_500(c.read_response(), "HTTP/1.1")
+    deadline = time.monotonic() + 5
+    while rules.log().count(needle) < before + 48 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rules.log().count(needle) == before + 48
+
+
 def test_latin1_status_and_values_go_out_as_latin1_bytes(rules):
     with rules.connect() as c:
         c.send(request_bytes("GET", "/latin1"))

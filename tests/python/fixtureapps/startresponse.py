@@ -7,6 +7,8 @@ Misuses, each answered by the server (500 unless noted):
   /status_bytes         a bytes status
   /name_bytes, /value_bytes            a bytes header name or value
   /status_crlf, /name_crlf, /value_crlf, /value_lf   CR/LF inside them
+  /crlf/WHERE/AT/CHAR   a 24-character text with CR (CHAR cr) or LF (lf) at index AT, in
+                        the status's reason, a header name or a header value (WHERE)
   /hop/NAME             a hop-by-hop header NAME
   /name_space, /name_colon, /value_nul  a field name that is not a token, a NUL in a value
                         (waitress sends these as they are)
@@ -142,6 +144,14 @@ def app(environ, start_response):
         return _answer(start_response, "200 OK", b"x", [("X-Euro", "\u20ac")])
     if path == "/not_latin1_status":
         return _answer(start_response, "200 \u20ac", b"x")
+    if parts[1] == "crlf":
+        where, at, char = parts[2], int(parts[3]), "\r" if parts[4] == "cr" else "\n"
+        text = "x" * at + char + "y" * (23 - at)
+        if where == "status":
+            return _answer(start_response, "200 " + text, b"x")
+        if where == "name":
+            return _answer(start_response, "200 OK", b"x", [("X" + text, "v")])
+        return _answer(start_response, "200 OK", b"x", [("X-Value", text)])
     if parts[1] == "hop":
         return _answer(start_response, "200 OK", b"x", [(parts[2], "x")])
     if path == "/no_start_response":
