@@ -497,6 +497,9 @@ std::optional<ProxyHeader> proxy_header_named(std::string_view name) {
   // Every request's fields pass here: most are turned away by their length alone
   // (Forwarded 9, X-Forwarded-By 14, -For 15, -Host and -Port 16, -Proto 17).
   if (name.size() != 9 && (name.size() < 14 || name.size() > kLongest)) return std::nullopt;
+  // ...and the rest by their first letter: X-Forwarded-* and Forwarded only.
+  const char first = static_cast<char>(name[0] | 0x20);
+  if (first != 'x' && first != 'f') return std::nullopt;
   char normal[kLongest];
   std::replace_copy(name.begin(), name.end(), normal, '_', '-');
   for (ProxyHeader h : kProxyHeaders) {

@@ -819,7 +819,17 @@ TEST_CASE("wrapper: the fast path sees proxy headers spelt with underscores or i
 TEST_CASE("wrapper: fields that only look like proxy headers do not stop the fast path") {
   Seen seen;
   auto app = wrap_proxy_headers(recorder(seen), ProxySettings{}, nullptr);
-  FakeRequest plain({{"X-Forwarded-Foo", "1"}, {"Forwarded-X", "2"}, {"Z", "3"}}, "127.0.0.1");
+  // Names of a proxy header's length, with its first letter or another.
+  FakeRequest plain({{"X-Forwarded-Foo", "1"},
+                     {"Forwarded-X", "2"},
+                     {"Z", "3"},
+                     {"Accept-Language", "4"},
+                     {"Sec-Fetch-Dest", "5"},
+                     {"Forwardee", "6"},
+                     {"Yorwarded", "7"},
+                     {"X-Forwarded-Hast", "8"},
+                     {"_-Forwarded-Proto", "9"}},
+                    "127.0.0.1");
   RecordingResponse res;
   app->handle(plain, res);
   CHECK(seen.request == &plain);
