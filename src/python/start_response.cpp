@@ -57,11 +57,12 @@ bool has_cr_or_lf(std::string_view s) noexcept {
   return false;
 }
 
-// One object type serves both callables: start_response keeps the state and a list of the
-// write callables it made, so detaching it detaches them too.
+// One object type serves both callables: start_response keeps the state and the write
+// callables it made, so detaching it detaches them too.
 struct Callable {
   PyObject_HEAD ResponseState* state;  // null once detached
-  PyObject* writers;  // start_response: a list of write callables it returned; else null
+  PyObject* writer;   // start_response: the first write callable it returned, or null
+  PyObject* writers;  // start_response: a list of the later ones (calls with exc_info), or null
 };
 
 Callable* self_of(PyObject* o) {
@@ -70,22 +71,27 @@ Callable* self_of(PyObject* o) {
 
 void callable_dealloc(PyObject* o) {
   PyTypeObject* type = Py_TYPE(o);
+  Py_XDECREF(self_of(o)->writer);
   Py_XDECREF(self_of(o)->writers);
   type->tp_free(o);
   Py_DECREF(type);
 }
 
-PyObject* new_callable(PyObject* type, ResponseState* state, bool with_writers) {
+PyObject* new_callable(PyObject* type, ResponseState* state) {
   auto* t = reinterpret_cast<PyTypeObject*>(type);
-  PyObject* o = t->tp_alloc(t, 0);
-  if (!o) return nullptr;
-  self_of(o)->state = state;
-  self_of(o)->writers = with_writers ? PyList_New(0) : nullptr;
-  if (with_writers && !self_of(o)->writers) {
-    Py_DECREF(o);
-    return nullptr;
-  }
+  PyObject* o = t->tp_alloc(t, 0);  // zero-filled: no writers yet
+  if (o) self_of(o)->state = state;
   return o;
+}
+
+// Keeps a write callable that start_response returns, to detach it with start_response.
+bool keep_writer(Callable* start, PyObject* writer) {
+  if (!start->writer) {
+    start->writer = Py_NewRef(writer);
+    return true;
+  }
+  if (!start->writers && !(start->writers = PyList_New(0))) return false;
+  return PyList_Append(start->writers, writer) == 0;
 }
 
 bool ended(Callable* c) {
@@ -207,8 +213,8 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
   st.committed = false;
   st.started = true;
   st.content_length = content_length;
-  PyObject* writer = new_callable(bridge_types().write_callable, &st, false);
-  if (!writer || PyList_Append(self->writers, writer) < 0) {
+  PyObject* writer = new_callable(bridge_types().write_callable, &st);
+  if (!writer || !keep_writer(self, writer)) {
     Py_XDECREF(writer);
     return nullptr;
   }
@@ -269,12 +275,14 @@ bool init_start_response_types(BridgeTypes& types) {
 }
 
 PyObject* new_start_response(const BridgeTypes& types, ResponseState* state) {
-  return new_callable(types.start_response, state, true);
+  return new_callable(types.start_response, state);
 }
 
 void detach_start_response(PyObject* start_response) {
   Callable* c = self_of(start_response);
   c->state = nullptr;
+  if (c->writer) self_of(c->writer)->state = nullptr;
+  if (!c->writers) return;
   Py_ssize_t n = PyList_GET_SIZE(c->writers);
   for (Py_ssize_t i = 0; i < n; ++i) self_of(PyList_GET_ITEM(c->writers, i))->state = nullptr;
 }

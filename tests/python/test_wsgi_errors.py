@@ -175,6 +175,18 @@ def test_exc_info_before_output_replaces_the_head(rules):
         assert c.stays_open()
 
 
+@pytest.mark.waitron_only
+def test_callables_kept_past_their_request_raise(rules):
+    # start_response and every write callable it returned (from a first call and from a
+    # second one with exc_info) are detached when their request ends.
+    with rules.connect() as c:
+        resp = c.request("GET", "/keep")
+        assert (resp.status, resp.body, resp.header("X-Second")) == (200, b"kept", "1")
+        resp = c.request("GET", "/use_kept")
+    ended = "RuntimeError: the request this callable belongs to has ended"
+    assert resp.json() == [ended, ended, ended]
+
+
 def test_exc_info_after_output_reraises_and_closes(rules):
     with rules.connect() as c:
         c.send(request_bytes("GET", "/exc_info_sent"))

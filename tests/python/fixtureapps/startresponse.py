@@ -15,6 +15,10 @@ Misuses, each answered by the server (500 unless noted):
   /not_latin1, /not_latin1_status      a header value or a status beyond latin-1
 
 /latin1 answers a status and a header value of latin-1 characters, sent as those bytes.
+
+Callables kept past their request: /keep keeps start_response and the write callables of
+its first call and of a second one with exc_info; /use_kept (a later request) calls each
+and answers what each raised, as JSON.
   /no_start_response    an iterable with a body, start_response never called
   /no_start_response_empty             an empty iterable, start_response never called
 
@@ -36,6 +40,7 @@ import threading
 
 _lock = threading.Lock()
 CLOSED: set = set()
+KEPT: list = []
 TEXT = [("Content-Type", "text/plain")]
 
 
@@ -144,6 +149,29 @@ def app(environ, start_response):
         return _answer(start_response, "200 OK", b"x", [("X-Euro", "\u20ac")])
     if path == "/not_latin1_status":
         return _answer(start_response, "200 \u20ac", b"x")
+    if path == "/keep":
+        first = start_response("200 OK", TEXT)
+        try:
+            raise ValueError("replaced")
+        except ValueError:
+            second = start_response("200 OK", TEXT + [("X-Second", "1")], sys.exc_info())
+        with _lock:
+            KEPT[:] = [start_response, first, second]
+        return [b"kept"]
+    if path == "/use_kept":
+        with _lock:
+            kept = list(KEPT)
+        raised = []
+        for call in kept:
+            try:
+                if call is kept[0]:
+                    call("200 OK", TEXT)
+                else:
+                    call(b"late")
+                raised.append(None)
+            except Exception as e:  # noqa: BLE001 - the type and text are the answer
+                raised.append(f"{type(e).__name__}: {e}")
+        return _answer(start_response, "200 OK", json.dumps(raised).encode())
     if parts[1] == "crlf":
         where, at, char = parts[2], int(parts[3]), "\r" if parts[4] == "cr" else "\n"
         text = "x" * at + char + "y" * (23 - at)
