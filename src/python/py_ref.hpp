@@ -65,7 +65,10 @@ class AllowThreads {
   AllowThreads() noexcept : saved_(PyEval_SaveThread()) {}
   // Releases the GIL only if `release`: a call that cannot block may keep it.
   explicit AllowThreads(bool release) noexcept : saved_(release ? PyEval_SaveThread() : nullptr) {}
-  ~AllowThreads() {
+  // Not noexcept: while the interpreter finalizes, PyEval_RestoreThread ends a thread
+  // with pthread_exit, whose forced unwinding must pass through here (std::terminate
+  // otherwise, at the exit of a program whose daemon thread was leaving run()).
+  ~AllowThreads() noexcept(false) {
     if (saved_) PyEval_RestoreThread(saved_);
   }
   AllowThreads(const AllowThreads&) = delete;

@@ -196,3 +196,26 @@ def test_proxy_headers_keyword_says_who_applies_the_rules():
         assert "proxy_headers" in str(e)
     else:
         raise AssertionError("proxy_headers='nginx' was accepted")
+
+
+def test_exit_with_a_daemon_thread_returning_from_run_is_clean():
+    # A daemon thread's run() returns (close() from the main thread) while the interpreter
+    # finalizes: taking the GIL back ends the thread with pthread_exit, whose unwinding must
+    # pass the frames of run(). It once met a noexcept destructor there: std::terminate,
+    # an abort at every exit of such a program (waitress exits quietly).
+    code = textwrap.dedent("""
+        import threading, time
+        from waitron import _waitron
+        for threads in (0, 2):
+            s = _waitron.Server(lambda e, r: [], [("listen", "127.0.0.1:0"), ("threads", threads)])
+            threading.Thread(target=s.run, kwargs={"handle_signals": False}, daemon=True).start()
+            time.sleep(0.2)
+            s.close()
+        print("exiting", flush=True)
+    """)
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
+                              env=dict(os.environ))
+        assert proc.stdout == b"exiting\n"
+        assert b"terminate" not in proc.stderr, proc.stderr.decode(errors="replace")
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")
