@@ -93,7 +93,7 @@ struct ChannelContext {
   http::DateSource* dates = nullptr;
   http::ConnectionSettings connection;
   std::uint64_t outbuf_high_watermark = 16777216;
-  bool one_thread_pipes = false;  // inline mode: tasks run on the loop thread (no locking)
+  bool one_thread_pipes = false;            // inline mode: a pipe is used by one thread at a time
   std::uint64_t outbuf_overflow = 1048576;  // queued output past this spills to a temp file
   std::span<char> read_buffer;              // shared scratch space for reads
   std::uint64_t linger_ms = 2000;           // how long a closing channel drains its peer

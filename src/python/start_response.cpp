@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <string_view>
 #include <vector>
 
@@ -100,7 +101,7 @@ bool ended(Callable* c) {
   return true;
 }
 
-PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
   PyObject* status = nullptr;
   PyObject* headers = nullptr;
   PyObject* exc_info = Py_None;
@@ -221,7 +222,7 @@ PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
   return writer;
 }
 
-PyObject* write_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+PyObject* write_body(PyObject* o, PyObject* args, PyObject* kwargs) {
   PyObject* data = nullptr;
   static const char* keywords[] = {"data", nullptr};
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:write", const_cast<char**>(keywords), &data)) {
@@ -231,6 +232,37 @@ PyObject* write_call(PyObject* o, PyObject* args, PyObject* kwargs) {
   if (ended(self)) return nullptr;
   if (!write_chunk(bridge_types(), *self->state, data)) return nullptr;
   Py_RETURN_NONE;
+}
+
+// The tp_call slots: no C++ exception may cross into CPython (an allocation in the
+// bodies above, say), so any becomes a Python exception here.
+PyObject* python_error_of_current_exception() {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  } catch (...) {
+    PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
+  }
+  return nullptr;
+}
+
+PyObject* start_response_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+  try {
+    return start_response_body(o, args, kwargs);
+  } catch (...) {
+    return python_error_of_current_exception();
+  }
+}
+
+PyObject* write_call(PyObject* o, PyObject* args, PyObject* kwargs) {
+  try {
+    return write_body(o, args, kwargs);
+  } catch (...) {
+    return python_error_of_current_exception();
+  }
 }
 
 PyType_Slot start_slots[] = {

@@ -98,7 +98,12 @@ bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) 
   while (PyRef chunk = PyRef::steal(PyIter_Next(it.get()))) {
     if (divine && PyBytes_Check(chunk.get()) && PyBytes_GET_SIZE(chunk.get()) > 0 &&
         !st.committed) {
-      set_content_length(st, static_cast<std::uint64_t>(PyBytes_GET_SIZE(chunk.get())));
+      try {
+        set_content_length(st, static_cast<std::uint64_t>(PyBytes_GET_SIZE(chunk.get())));
+      } catch (const std::exception& e) {  // out of memory: the callables are detached after
+        PyErr_SetString(PyExc_RuntimeError, e.what());
+        return false;
+      }
     }
     divine = false;
     if (!write_chunk(types, st, chunk.get())) return false;

@@ -117,7 +117,8 @@ struct Server::Impl final : net::AcceptHandler, net::ChannelHost, http::DateSour
     ctx.outbuf_high_watermark = adj.threads == 0
                                     ? std::numeric_limits<std::uint64_t>::max()
                                     : static_cast<std::uint64_t>(adj.outbuf_high_watermark);
-    // ...and is the only thread that touches a pipe: the pipes take no locks.
+    // ...and takes a pipe's events only once the app has returned: no locks (see
+    // ResponsePipe for a WSGI app's helper threads).
     ctx.one_thread_pipes = adj.threads == 0;
     ctx.outbuf_overflow = static_cast<std::uint64_t>(adj.outbuf_overflow);
     ctx.read_buffer = std::span<char>(read_buffer);

@@ -12,8 +12,10 @@
 // go last frees it, unless the channel keeps it for its next request (reusable(), reset()).
 // Threads: push(), wait_for_room() on the application thread; take(), sent(), the owner pointer on
 // the loop thread; disconnect(), disconnected() and peer_closed() anywhere. A pipe made for
-// one thread (inline mode: the application runs on the loop thread, which is then the only
-// thread that calls it) takes no lock and never waits for room.
+// one thread at a time takes no lock and never waits for room: inline mode, where the
+// application runs on the loop thread and the loop thread takes events only once it has
+// returned. (A WSGI app may write from a helper thread while the loop thread waits in it:
+// the GIL, kept across the write in inline mode, orders those pushes with the rest.)
 #pragma once
 
 #include <atomic>

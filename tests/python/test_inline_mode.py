@@ -35,6 +35,18 @@ def test_pipelined_requests_and_a_response_past_the_high_watermark(start_server)
         assert big.status == 200 and big.body == b"x" * (64 * 65536)
 
 
+def test_helper_threads_may_write_while_the_app_waits_for_them(start_server):
+    # The loop thread waits in the app (join) while each helper writes: the response pipe
+    # of inline mode takes no lock, the GIL kept across each write orders them.
+    server = start_server("inline:app", threads=0)
+    with server.connect() as conn:
+        for _ in range(3):
+            resp = conn.request("GET", "/helpers/4")
+            lines = resp.body.split(b"\n")
+            assert lines[:4] == [b"%d" % n + b"h" * 70000 for n in range(4)]
+            assert lines[4] == b"main"
+
+
 def test_stream_request_body_needs_threads():
     with pytest.raises(ValueError, match="stream_request_body needs threads >= 1"):
         waitron.create_server(lambda e, s: [], host="127.0.0.1", port=0, threads=0,

@@ -1,6 +1,8 @@
 """An app for inline mode (threads=0): it reports the thread it runs on, calls the
-PyGILState API from inside the request, and streams a response far larger than
-outbuf_high_watermark; anything else echoes the request body."""
+PyGILState API from inside the request, streams a response far larger than
+outbuf_high_watermark, and writes from helper threads (/helpers/N: N threads each write
+their number and a 70,000-byte line, one after the other); anything else echoes the
+request body."""
 import ctypes
 import threading
 
@@ -21,6 +23,13 @@ def app(environ, start_response):
         ctypes.pythonapi.PyGILState_Release(state)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"gilstate ok"]
+    if path.startswith("/helpers/"):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        for n in range(int(path.rsplit("/", 1)[1])):
+            helper = threading.Thread(target=lambda n=n: write(b"%d" % n + b"h" * 70000 + b"\n"))
+            helper.start()
+            helper.join()
+        return [b"main"]
     if path == "/big":
         start_response("200 OK", [("Content-Length", str(64 * 65536))])
         return (b"x" * 65536 for _ in range(64))

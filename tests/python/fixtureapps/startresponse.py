@@ -7,8 +7,9 @@ Misuses, each answered by the server (500 unless noted):
   /status_bytes         a bytes status
   /name_bytes, /value_bytes            a bytes header name or value
   /status_crlf, /name_crlf, /value_crlf, /value_lf   CR/LF inside them
-  /crlf/WHERE/AT/CHAR   a 24-character text with CR (CHAR cr) or LF (lf) at index AT, in
-                        the status's reason, a header name or a header value (WHERE)
+  /crlf/WHERE/AT/CHAR   a 27-character text with CR (CHAR cr) or LF (lf) at index AT, in
+                        the status's reason, a header name or a header value (WHERE);
+                        CHAR 8a or 8d puts U+008A or U+008D there instead (allowed: 200)
   /hop/NAME             a hop-by-hop header NAME
   /name_space, /name_colon, /value_nul  a field name that is not a token, a NUL in a value
                         (waitress sends these as they are)
@@ -173,8 +174,9 @@ def app(environ, start_response):
                 raised.append(f"{type(e).__name__}: {e}")
         return _answer(start_response, "200 OK", json.dumps(raised).encode())
     if parts[1] == "crlf":
-        where, at, char = parts[2], int(parts[3]), "\r" if parts[4] == "cr" else "\n"
-        text = "x" * at + char + "y" * (23 - at)
+        chars = {"cr": "\r", "lf": "\n", "8a": "\x8a", "8d": "\x8d"}
+        where, at, char = parts[2], int(parts[3]), chars[parts[4]]
+        text = "x" * at + char + "y" * (26 - at)
         if where == "status":
             return _answer(start_response, "200 " + text, b"x")
         if where == "name":
