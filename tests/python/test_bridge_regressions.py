@@ -219,3 +219,56 @@ def test_exit_with_a_daemon_thread_returning_from_run_is_clean():
         assert proc.stdout == b"exiting\n"
         assert b"terminate" not in proc.stderr, proc.stderr.decode(errors="replace")
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+
+
+def _raw_get(url, path):
+    host, port = url[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as c:
+        c.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := c.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.decode("latin-1").split("\r\n"), body
+
+
+def test_the_head_start_response_checked_is_the_one_sent_once_the_body_starts(tmp_path):
+    # start_response checks the head at once (the app sees the error) and hands it to the
+    # server only when the body starts: a Content-Length found later replaces the app's.
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"F" * 1000)
+
+    def app(environ, start_response):
+        where = environ["PATH_INFO"]
+        if where == "/file_with_longer_lengths":
+            start_response("200 OK", [("Content-Length", "5000"), ("content-length", "5000")])
+            return environ["wsgi.file_wrapper"](open(path, "rb"))
+        if where == "/bad_then_good":
+            try:
+                start_response("200 OK", [("Bad Name", "x")])
+            except ValueError:
+                start_response("201 Created", [("X-Retried", "1")])
+            return [b"ok"]
+        if where == "/one_chunk":
+            start_response("200 OK", [("X-A", "1")])
+            return [b"12345"]
+        if where == "/empty_204":
+            start_response("204 No Content", [("X-B", "2")])
+            return []
+        return [b"unknown"]
+
+    server, thread, url = serve(app)
+    try:
+        head, body = _raw_get(url, "/file_with_longer_lengths")
+        assert [h for h in head if h.lower().startswith("content-length")] == [
+            "Content-Length: 1000"]
+        assert body == b"F" * 1000
+        head, body = _raw_get(url, "/bad_then_good")
+        assert head[0] == "HTTP/1.1 201 Created" and "X-Retried: 1" in head and body == b"ok"
+        head, body = _raw_get(url, "/one_chunk")
+        assert "Content-Length: 5" in head and "X-A: 1" in head and body == b"12345"
+        assert not any(h.lower().startswith("transfer-encoding") for h in head)
+        head, body = _raw_get(url, "/empty_204")
+        assert head[0] == "HTTP/1.1 204 No Content" and "X-B: 2" in head and body == b""
+    finally:
+        stop(server, thread)
