@@ -46,17 +46,13 @@ constexpr std::array<unsigned char, 256> kPlain = make_plain_table();
 // The first position from `pos` whose byte is not plain for `kind`, or `end`. Eight bytes
 // at a time while none of them is a control byte or DEL (a browser's head is ~600 bytes of
 // long runs); a word with one is left to the byte loop, which decides by the table (HTAB is
-// plain in a field line). In a word w: (w - 0x20..20) & ~w & 0x80..80 is non-zero exactly
-// when some byte is below 0x20, and likewise for a zero byte of w ^ 0x7f..7f (a DEL).
+// plain in a field line).
 std::size_t skip_plain(std::string_view head, std::size_t pos, std::size_t end,
                        unsigned char kind) noexcept {
-  constexpr std::uint64_t kOnes = 0x0101010101010101;
-  constexpr std::uint64_t kHighs = 0x8080808080808080;
   while (pos + 8 <= end) {
     std::uint64_t w;
     std::memcpy(&w, head.data() + pos, 8);
-    const std::uint64_t del = w ^ (kOnes * 0x7f);
-    if ((((w - kOnes * 0x20) & ~w) | ((del - kOnes) & ~del)) & kHighs) break;
+    if (has_byte_below(w, 0x20) || has_zero_byte(w ^ (kEachByte * 0x7f))) break;
     pos += 8;
   }
   while (pos < end && (kPlain[static_cast<unsigned char>(head[pos])] & kind) != 0) ++pos;
@@ -86,15 +82,15 @@ bool is_absolute_form(std::string_view t) noexcept {
   return true;
 }
 
-// check_field_line() for a line scan() read: its bytes are field-vchars, SP or HTAB
-// already (a field line with another control byte failed as it was read), so the value
-// needs no second look; the name must still be a token.
-std::error_code check_scanned_field_line(std::string_view line) noexcept {
+// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), with no whitespace
+// between the name and the colon (RFC 9112 §5.1): the colon's position, or npos when the
+// line has no colon or its name is not a token.
+std::size_t field_name_end(std::string_view line) noexcept {
   std::size_t colon = line.find(':');
   if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
-    return errc::invalid_field_line;
+    return std::string_view::npos;
   }
-  return {};
+  return colon;
 }
 
 }  // namespace
@@ -146,12 +142,8 @@ std::error_code parse_request_line(std::string_view line, RequestLine& out) noex
 }
 
 std::error_code check_field_line(std::string_view line) noexcept {
-  // field-line = field-name ":" OWS field-value OWS (RFC 9112 §5); no
-  // whitespace between the name and the colon (RFC 9112 §5.1).
-  std::size_t colon = line.find(':');
-  if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
-    return errc::invalid_field_line;
-  }
+  std::size_t colon = field_name_end(line);
+  if (colon == std::string_view::npos) return errc::invalid_field_line;
   if (!is_field_value(trim_ows(line.substr(colon + 1)))) return errc::invalid_byte_in_head;
   return {};
 }
@@ -250,9 +242,11 @@ HeadScanner::Status HeadScanner::scan(std::string_view head) noexcept {
         break;
       case State::field_line_lf: {
         if (c != '\n') return fail(errc::bare_cr_or_lf);
-        if (auto ec = check_scanned_field_line(head.substr(line_begin_, pos_ - 1 - line_begin_))) {
-          error_ = ec;
-          return Status::failed;
+        // The line's bytes were checked as they were read (field-vchars, SP, HTAB): only
+        // the name is left to check_field_line's rules.
+        if (field_name_end(head.substr(line_begin_, pos_ - 1 - line_begin_)) ==
+            std::string_view::npos) {
+          return fail(errc::invalid_field_line);
         }
         state_ = State::line_start;
         break;

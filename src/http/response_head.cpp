@@ -108,9 +108,7 @@ char* put(char* at, std::string_view s) noexcept {
 }  // namespace
 
 void check_response_head(std::string_view status, const std::vector<Field>& fields) {
-  for (char c : status) {
-    if (c == '\r' || c == '\n') throw ResponseError("status may not contain CR or LF");
-  }
+  if (has_cr_or_lf(status)) throw ResponseError("status may not contain CR or LF");
   if (status_code(status) < 0) {
     throw ResponseError("status must be three digits, a space and a reason: \"" +
                         std::string(status) + "\"");

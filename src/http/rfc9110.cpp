@@ -1,6 +1,7 @@
 #include "http/rfc9110.hpp"
 
 #include <array>
+#include <cstring>
 #include <limits>
 
 namespace waitron::http {
@@ -103,6 +104,21 @@ bool is_field_value(std::string_view s) noexcept {
     if (!is_field_vchar(u) && u != ' ' && u != '\t') return false;
   }
   return true;
+}
+
+bool has_cr_or_lf(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (has_zero_byte(w ^ (kEachByte * '\r')) || has_zero_byte(w ^ (kEachByte * '\n'))) {
+      return true;
+    }
+  }
+  for (; i < s.size(); ++i) {
+    if (s[i] == '\r' || s[i] == '\n') return true;
+  }
+  return false;
 }
 
 std::string_view trim_ows(std::string_view s) noexcept {

@@ -37,6 +37,21 @@ inline bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// Eight bytes at a time. In a word w (bytes below 0x80 or not, loaded in any order),
+// (w - 0x01..01) & ~w & 0x80..80 is non-zero exactly when some byte of w is zero; so
+// has_zero_byte(w ^ (b * 0x01..01)) says whether w holds the byte b, and
+// has_byte_below(w, n) whether it holds a byte below n (n <= 0x80).
+inline constexpr std::uint64_t kEachByte = 0x0101010101010101;
+inline constexpr bool has_byte_below(std::uint64_t w, unsigned char n) noexcept {
+  return ((w - kEachByte * n) & ~w & (kEachByte * 0x80)) != 0;
+}
+inline constexpr bool has_zero_byte(std::uint64_t w) noexcept {
+  return has_byte_below(w, 1);
+}
+
+// True when `s` holds a CR or an LF (header injection): eight bytes at a time.
+bool has_cr_or_lf(std::string_view s) noexcept;
+
 // True when a comma-separated token list (RFC 9110 §5.6.1), such as a
 // Connection field value, contains `token` (case-insensitive).
 bool list_contains_token(std::string_view list, std::string_view token) noexcept;

@@ -19,6 +19,7 @@ namespace {
 // Chunks this size and up go to the socket without a copy.
 constexpr std::size_t kZeroCopyAbove = 64 * 1024;
 
+using http::has_cr_or_lf;
 using http::iequals;
 
 // A str as latin-1 bytes (PEP 3333's "native strings"); false with an exception set.
@@ -37,25 +38,6 @@ bool latin1(PyObject* s, std::string& out) {
   out.assign(PyBytes_AS_STRING(bytes.get()),
              static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
   return true;
-}
-
-bool has_cr_or_lf(std::string_view s) noexcept {
-  // Eight bytes at a time: w ^ (CR in every byte) has a zero byte where w has a CR, and
-  // (v - 0x01..01) & ~v & 0x80..80 is non-zero exactly when v has a zero byte.
-  constexpr std::uint64_t kOnes = 0x0101010101010101;
-  constexpr std::uint64_t kHighs = 0x8080808080808080;
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    const std::uint64_t cr = w ^ (kOnes * '\r');
-    const std::uint64_t lf = w ^ (kOnes * '\n');
-    if ((((cr - kOnes) & ~cr) | ((lf - kOnes) & ~lf)) & kHighs) return true;
-  }
-  for (; i < s.size(); ++i) {
-    if (s[i] == '\r' || s[i] == '\n') return true;
-  }
-  return false;
 }
 
 // One object type serves both callables: start_response keeps the state and the write

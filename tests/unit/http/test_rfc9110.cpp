@@ -67,6 +67,21 @@ TEST_CASE("a reg-name Host takes unreserved and sub-delims bytes, every other by
   }
 }
 
+TEST_CASE("has_cr_or_lf finds a CR or LF at every place of a word and of the tail") {
+  // 27 bytes: three 8-byte words and a tail of three. 0x8A and 0x8D are CR and LF with the
+  // high bit set, 0x0C and 0x0E their neighbours: none of them is a CR or LF.
+  for (std::size_t at = 0; at < 27; ++at) {
+    for (char c : {'\r', '\n', '\x8a', '\x8d', '\x0c', '\x0e', '\0'}) {
+      std::string s(27, 'x');
+      s[at] = c;
+      CAPTURE(at);
+      CAPTURE(static_cast<int>(static_cast<unsigned char>(c)));
+      CHECK(has_cr_or_lf(s) == (c == '\r' || c == '\n'));
+    }
+  }
+  CHECK_FALSE(has_cr_or_lf(""));
+}
+
 TEST_CASE("parse_decimal is 1*DIGIT within 64 bits") {
   CHECK(parse_decimal("0") == 0u);
   CHECK(parse_decimal("0012") == 12u);
