@@ -23,6 +23,14 @@ Scan scan_all(std::string_view head, std::uint64_t limit = 1024) {
   return {st, s.error(), s.head_end()};
 }
 
+// Requires two scanners of the same head to have ended alike (status, error, end).
+void require_alike(HeadScanner::Status status, const HeadScanner& scanner,
+                   HeadScanner::Status expected, const HeadScanner& reference) {
+  REQUIRE(status == expected);
+  REQUIRE(scanner.error() == reference.error());
+  REQUIRE(scanner.scanned() == reference.scanned());
+}
+
 }  // namespace
 
 TEST_CASE("a complete head ends after the empty line") {
@@ -162,9 +170,7 @@ TEST_CASE("runs of plain bytes are skipped alike whole, split anywhere, and at t
         CAPTURE(h);
         CAPTURE(limit);
         CAPTURE(split);
-        REQUIRE(st == expected);
-        REQUIRE(s.error() == whole.error());
-        REQUIRE(s.scanned() == whole.scanned());
+        require_alike(st, s, expected, whole);
       }
     }
   }
@@ -193,9 +199,7 @@ TEST_CASE("every byte value at every place of a word, whole and fed byte by byte
         CAPTURE(b);
         CAPTURE(pad);
         CAPTURE(head);
-        REQUIRE(st == expected);
-        REQUIRE(bytewise.error() == whole.error());
-        REQUIRE(bytewise.scanned() == whole.scanned());
+        require_alike(st, bytewise, expected, whole);
       }
     }
   }

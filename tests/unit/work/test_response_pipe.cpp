@@ -21,6 +21,14 @@ ResponseEvent bytes(std::string b) {
   return e;
 }
 
+// Zero-copy bytes whose owner the test watches (its use_count()).
+ResponseEvent shared_of(std::shared_ptr<int> owner) {
+  ResponseEvent e;
+  e.kind = ResponseEvent::Kind::shared;
+  e.shared = waitron::http::SharedBytes{"abc", std::move(owner)};
+  return e;
+}
+
 }  // namespace
 
 TEST_CASE("events arrive in order, with one notification per batch") {
@@ -137,11 +145,8 @@ TEST_CASE("release_taken() lets go of the events left after take() at once") {
   CountingNotifier n;
   auto pipe = std::make_shared<ResponsePipe>(n, 1 << 20);
   auto owner = std::make_shared<int>(7);
-  ResponseEvent shared;
-  shared.kind = ResponseEvent::Kind::shared;
-  shared.shared = waitron::http::SharedBytes{"abc", owner};
   pipe->push(bytes("a"));
-  pipe->push(std::move(shared));
+  pipe->push(shared_of(owner));
   REQUIRE(pipe->take().size() == 2);
   CHECK(owner.use_count() == 2);  // still held by the taken events
   pipe->release_taken();
@@ -153,10 +158,7 @@ TEST_CASE("reset() on a pipe nobody else holds releases the events never taken")
   CountingNotifier n;
   auto pipe = std::make_shared<ResponsePipe>(n, 1 << 20);
   auto owner = std::make_shared<int>(7);
-  ResponseEvent shared;
-  shared.kind = ResponseEvent::Kind::shared;
-  shared.shared = waitron::http::SharedBytes{"abc", owner};
-  pipe->push(std::move(shared));
+  pipe->push(shared_of(owner));
   CHECK(owner.use_count() == 2);
   REQUIRE(ResponsePipe::reusable(pipe));
   pipe->reset();
