@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/forced_unwind.hpp"
+
 namespace waitron::python {
 
 namespace {
@@ -47,7 +49,10 @@ PyObject* wrapper_iter(PyObject* o) {
 
 PyObject* wrapper_iternext(PyObject* o) {
   FileWrapper* w = self_of(o);
-  PyRef data = PyRef::steal(PyObject_CallMethod(w->filelike, "read", "n", w->block_size));
+  // A file's read() releases the GIL: taking it back while the interpreter finalizes
+  // would end the thread (core/forced_unwind.hpp).
+  PyRef data = PyRef::steal(core::hang_if_ended(
+      [w] { return PyObject_CallMethod(w->filelike, "read", "n", w->block_size); }));
   if (!data) return nullptr;
   int empty = PyObject_Not(data.get());
   if (empty < 0) return nullptr;

@@ -1,5 +1,6 @@
 #include "python/log_forwarder.hpp"
 
+#include "core/forced_unwind.hpp"
 #include "python/py_ref.hpp"
 
 namespace waitron::python {
@@ -9,9 +10,12 @@ void log_to_python(PyObject* logger, LogLevel level, std::string_view message) n
                            : level == LogLevel::info    ? 20
                            : level == LogLevel::warning ? 30
                                                         : 40;
-  PyRef done =
-      PyRef::steal(PyObject_CallMethod(logger, "log", "iss#", python_level, "%s", message.data(),
-                                       static_cast<Py_ssize_t>(message.size())));
+  // Logging's handlers may release the GIL (a lock, a write): while the interpreter
+  // finalizes, taking it back would end the thread (core/forced_unwind.hpp).
+  PyRef done = PyRef::steal(core::hang_if_ended([&] {
+    return PyObject_CallMethod(logger, "log", "iss#", python_level, "%s", message.data(),
+                               static_cast<Py_ssize_t>(message.size()));
+  }));
   if (!done) PyErr_Clear();
 }
 
@@ -60,10 +64,11 @@ void LogForwarder::run() {
       Gil gil;
       PyRef logging = PyRef::steal(PyImport_ImportModule("logging"));
       for (const Line& line : batch) {
-        PyRef logger = logging ? PyRef::steal(PyObject_CallMethod(
-                                     logging.get(), "getLogger", "s#", line.logger.data(),
-                                     static_cast<Py_ssize_t>(line.logger.size())))
-                               : PyRef();
+        const auto get_logger = [&] {
+          return PyObject_CallMethod(logging.get(), "getLogger", "s#", line.logger.data(),
+                                     static_cast<Py_ssize_t>(line.logger.size()));
+        };
+        PyRef logger = logging ? PyRef::steal(core::hang_if_ended(get_logger)) : PyRef();
         if (logger) log_to_python(logger.get(), line.level, line.message);
         if (PyErr_Occurred()) PyErr_Clear();  // no logger: the line is lost, nothing more
       }

@@ -3,13 +3,17 @@
 // PyRef owns one strong reference; a plain PyObject* is a borrowed one. Gil holds the GIL
 // for a scope (PyGILState_Ensure, reentrant); AllowThreads releases it for a scope, around
 // anything that may block. Threads: Gil may be taken on any thread but the loop thread
-// (which never needs it); AllowThreads only by a thread holding the GIL.
+// (which never needs it); AllowThreads only by a thread holding the GIL. Taking the GIL
+// while the interpreter finalizes hangs the thread (core/forced_unwind.hpp) instead of
+// unwinding through the scope's owner.
 #pragma once
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <utility>
+
+#include "core/forced_unwind.hpp"
 
 namespace waitron::python {
 
@@ -51,7 +55,7 @@ class PyRef {
 
 class Gil {
  public:
-  Gil() noexcept : state_(PyGILState_Ensure()) {}
+  Gil() noexcept : state_(core::hang_if_ended(PyGILState_Ensure)) {}
   ~Gil() { PyGILState_Release(state_); }
   Gil(const Gil&) = delete;
   Gil& operator=(const Gil&) = delete;
@@ -65,11 +69,10 @@ class AllowThreads {
   AllowThreads() noexcept : saved_(PyEval_SaveThread()) {}
   // Releases the GIL only if `release`: a call that cannot block may keep it.
   explicit AllowThreads(bool release) noexcept : saved_(release ? PyEval_SaveThread() : nullptr) {}
-  // Not noexcept: while the interpreter finalizes, PyEval_RestoreThread ends a thread
-  // with pthread_exit, whose forced unwinding must pass through here (std::terminate
-  // otherwise, at the exit of a program whose daemon thread was leaving run()).
-  ~AllowThreads() noexcept(false) {
-    if (saved_) PyEval_RestoreThread(saved_);
+  // While the interpreter finalizes, CPython before 3.14 ends the thread here
+  // (pthread_exit); it hangs instead, its callers' destructors never run without the GIL.
+  ~AllowThreads() {
+    if (saved_) core::hang_if_ended([this] { PyEval_RestoreThread(saved_); });
   }
   AllowThreads(const AllowThreads&) = delete;
   AllowThreads& operator=(const AllowThreads&) = delete;

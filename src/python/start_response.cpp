@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/forced_unwind.hpp"
 #include "http/response_head.hpp"
 #include "http/rfc9110.hpp"
 #include "python/bridge_types.hpp"
@@ -221,6 +222,10 @@ PyObject* write_body(PyObject* o, PyObject* args, PyObject* kwargs) {
 PyObject* python_error_of_current_exception() {
   try {
     throw;
+  } catch (abi::__forced_unwind&) {
+    // The thread was ended by CPython's pthread_exit (core/forced_unwind.hpp) from code
+    // that the body called without hang_if_ended: it may not return into Python.
+    core::hang_ended_thread();
   } catch (const std::bad_alloc&) {
     return PyErr_NoMemory();
   } catch (const std::exception& e) {

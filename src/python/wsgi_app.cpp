@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "core/forced_unwind.hpp"
 #include "python/bridge_types.hpp"
 #include "python/deferred_release.hpp"
 #include "python/environ.hpp"
@@ -22,8 +23,10 @@ std::string format_current_exception(const BridgeTypes& types) {
   PyErr_NormalizeException(&type, &value, &tb);
   PyRef t = PyRef::steal(type), v = PyRef::steal(value), b = PyRef::steal(tb);
   if (!t) return "unknown error";
-  PyRef lines = PyRef::steal(PyObject_CallFunctionObjArgs(
-      types.format_exception, t.get(), v ? v.get() : Py_None, b ? b.get() : Py_None, nullptr));
+  PyRef lines = PyRef::steal(core::hang_if_ended([&] {
+    return PyObject_CallFunctionObjArgs(types.format_exception, t.get(), v ? v.get() : Py_None,
+                                        b ? b.get() : Py_None, nullptr);
+  }));
   PyRef empty = PyRef::steal(PyUnicode_FromString(""));
   PyRef text = lines && empty ? PyRef::steal(PyUnicode_Join(empty.get(), lines.get())) : PyRef();
   const char* utf8 = text ? PyUnicode_AsUTF8(text.get()) : nullptr;
@@ -93,9 +96,12 @@ bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) 
     if (length < 0) PyErr_Clear();
   }
   bool divine = length == 1 && st.started && !st.content_length;
-  PyRef it = PyRef::steal(PyObject_GetIter(result));
+  // The result's own code (a generator's, say) runs in these calls: CPython may end the
+  // thread there while the interpreter finalizes (core/forced_unwind.hpp).
+  PyRef it = PyRef::steal(core::hang_if_ended([result] { return PyObject_GetIter(result); }));
   if (!it) return false;
-  while (PyRef chunk = PyRef::steal(PyIter_Next(it.get()))) {
+  const auto next = [&it] { return PyIter_Next(it.get()); };
+  while (PyRef chunk = PyRef::steal(core::hang_if_ended(next))) {
     if (divine && PyBytes_Check(chunk.get()) && PyBytes_GET_SIZE(chunk.get()) > 0 &&
         !st.committed) {
       try {
@@ -115,7 +121,8 @@ bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) 
 // keeping the first error. False with a Python exception set.
 bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObject* environ,
              PyObject* start_response) {
-  PyRef result = PyRef::steal(PyObject_CallFunctionObjArgs(app, environ, start_response, nullptr));
+  PyRef result = PyRef::steal(core::hang_if_ended(
+      [=] { return PyObject_CallFunctionObjArgs(app, environ, start_response, nullptr); }));
   if (!result) return false;
   bool ok = send_result(types, st, result.get());
   // The first error is set aside before anything else runs (PyObject_HasAttrString may
@@ -125,7 +132,8 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
   // A list or tuple has no close(): the usual result skips the lookup.
   bool plain = PyList_CheckExact(result.get()) || PyTuple_CheckExact(result.get());
   if (!plain && PyObject_HasAttrString(result.get(), "close")) {
-    PyRef closed = PyRef::steal(PyObject_CallMethod(result.get(), "close", nullptr));
+    PyRef closed = PyRef::steal(core::hang_if_ended(
+        [&result] { return PyObject_CallMethod(result.get(), "close", nullptr); }));
     if (!closed) {
       if (type)
         PyErr_Clear();  // the first error wins
@@ -170,11 +178,11 @@ class AppThreadGil {
   explicit AppThreadGil(PyInterpreterState* interpreter) {
     if (!t_app_thread.state && PyGILState_GetThisThreadState() != nullptr) {
       known_thread_ = true;
-      gil_state_ = PyGILState_Ensure();
+      gil_state_ = core::hang_if_ended(PyGILState_Ensure);
       return;
     }
     if (!t_app_thread.state) t_app_thread.state = PyThreadState_New(interpreter);
-    PyEval_RestoreThread(t_app_thread.state);
+    core::hang_if_ended([] { PyEval_RestoreThread(t_app_thread.state); });
   }
   ~AppThreadGil() {
     if (known_thread_) {

@@ -8,6 +8,8 @@ import textwrap
 import threading
 import urllib.request
 
+import pytest
+
 from waitron import _waitron
 
 
@@ -219,6 +221,66 @@ def test_exit_with_a_daemon_thread_returning_from_run_is_clean():
         assert proc.stdout == b"exiting\n"
         assert b"terminate" not in proc.stderr, proc.stderr.decode(errors="replace")
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+
+
+_EXIT_INSIDE_APP = textwrap.dedent("""
+    import atexit, socket, sys, threading, time
+    from waitron import _waitron
+    where, threads = sys.argv[1], int(sys.argv[2])
+    inside = threading.Event()
+
+    def app(environ, start_response):
+        if where == "read":
+            start_response("200 OK", [])
+            inside.set()
+            environ["wsgi.input"].read(10)
+            return [b"never"]
+        if where == "sleep":
+            inside.set()
+            while True:
+                time.sleep(0.001)
+        def stream():
+            yield b"first"
+            inside.set()
+            while True:
+                time.sleep(0.001)
+        start_response("200 OK", [])
+        return stream()
+
+    options = [("listen", "127.0.0.1:0"), ("threads", threads)]
+    if where == "read":  # the app is called before the body comes
+        options.append(("stream_request_body", True))
+    s = _waitron.Server(app, options)
+    port = s.addresses()[0][1]
+    threading.Thread(target=s.run, kwargs={"handle_signals": False}, daemon=True).start()
+    c = socket.create_connection(("127.0.0.1", port))
+    head = "POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 10\\r\\n\\r\\n"
+    c.sendall(head.encode() if where == "read" else b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    assert inside.wait(10)
+    time.sleep(0.2)  # into the sleep, the iteration or read()
+    if where == "read":  # the body comes as the interpreter begins to finalize
+        atexit.register(c.sendall, b"0123456789")
+    print("exiting", flush=True)
+""")
+
+
+@pytest.mark.parametrize("where,threads",
+                         [("sleep", 0), ("sleep", 2), ("stream", 0), ("stream", 2), ("read", 2)])
+def test_exit_with_a_request_inside_the_app_of_a_daemon_server_is_clean(where, threads):
+    # The program exits while its daemon server thread has a request inside the app: the
+    # app's thread (a worker, or the loop thread in inline mode) asks for the GIL back while
+    # the interpreter finalizes, and CPython before 3.14 ends it with pthread_exit. Its
+    # forced unwinding once met the server's catch (...) ("FATAL: exception not rethrown",
+    # an abort) or destructors touching Python without the GIL. Now the thread is kept
+    # waiting, as CPython 3.14 does, until the process ends; waitress exits quietly too.
+    # Where the app is: in its own code (a sleep), in the result's iteration (a generator
+    # between two chunks), or in wsgi.input.read(), whose body comes at the exit.
+    proc = subprocess.run([sys.executable, "-c", _EXIT_INSIDE_APP, where, str(threads)],
+                          capture_output=True, timeout=60, env=dict(os.environ))
+    what = f"rc {proc.returncode} " + proc.stderr.decode(errors="replace")
+    assert proc.stdout == b"exiting\n", what
+    assert proc.returncode == 0, what
+    assert b"FATAL" not in proc.stderr and b"Fatal" not in proc.stderr, what
 
 
 def _raw_get(url, path):
