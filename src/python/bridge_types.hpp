@@ -15,7 +15,7 @@ struct BridgeTypes {
   PyObject* disconnect_check = nullptr;     // environ["waitron.client_disconnected"]'s type
   PyObject* client_disconnected = nullptr;  // the exception class ClientDisconnected
   PyObject* format_exception = nullptr;     // traceback.format_exception
-  PyObject* sys_stderr_name = nullptr;      // "stderr", to read sys.stderr per request
+  PyObject* close_name = nullptr;           // "close", interned: the result's close()
 };
 
 // The module's instance, filled by PyInit__waitron.

@@ -226,6 +226,7 @@ PyMODINIT_FUNC PyInit__waitron() {
     PyRef traceback = PyRef::steal(PyImport_ImportModule("traceback"));
     if (!traceback) return nullptr;
     t.format_exception = PyObject_GetAttrString(traceback.get(), "format_exception");
+    t.close_name = PyUnicode_InternFromString("close");
     t.input_stream = make_input_stream_type();
     t.file_wrapper = make_file_wrapper_type();
     t.client_disconnected = PyErr_NewExceptionWithDoc(
@@ -233,8 +234,8 @@ PyMODINIT_FUNC PyInit__waitron() {
         "Raised by write(), the response iteration and wsgi.input reads once the client is "
         "gone (or a streamed request body cannot complete).",
         PyExc_OSError, nullptr);
-    if (!t.format_exception || !t.input_stream || !t.file_wrapper || !t.client_disconnected ||
-        !init_start_response_types(t) || !init_environ_types(t)) {
+    if (!t.format_exception || !t.close_name || !t.input_stream || !t.file_wrapper ||
+        !t.client_disconnected || !init_start_response_types(t) || !init_environ_types(t)) {
       return nullptr;
     }
   }

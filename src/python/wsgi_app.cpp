@@ -81,6 +81,27 @@ int try_sendfile(const BridgeTypes& types, ResponseState& st, PyObject* filelike
   return 1;
 }
 
+// Whether len() applies to the object: its type's slots, as len() itself decides (a
+// result without __len__, such as a framework's iterator, costs no failed attribute
+// lookup and no AttributeError made and cleared).
+bool has_len(PyObject* o) noexcept {
+  const PyTypeObject* type = Py_TYPE(o);
+  return (type->tp_as_sequence && type->tp_as_sequence->sq_length) ||
+         (type->tp_as_mapping && type->tp_as_mapping->mp_length);
+}
+
+// The object's attribute `name`, or null without an error when it has none; null with
+// the error set when the lookup itself failed.
+PyObject* optional_attribute(PyObject* o, PyObject* name, bool& failed) {
+  PyObject* found = nullptr;
+#if PY_VERSION_HEX >= 0x030D0000
+  failed = PyObject_GetOptionalAttr(o, name, &found) < 0;
+#else
+  failed = _PyObject_LookupAttr(o, name, &found) < 0;
+#endif
+  return found;
+}
+
 // Sends the application's result; false with a Python exception set.
 bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) {
   if (PyObject* filelike = file_wrapper_filelike(types.file_wrapper, result)) {
@@ -91,8 +112,8 @@ bool send_result(const BridgeTypes& types, ResponseState& st, PyObject* result) 
   Py_ssize_t length = -1;
   if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
     length = PySequence_Fast_GET_SIZE(result);  // the usual result: no attribute lookup
-  } else if (PyObject_HasAttrString(result, "__len__")) {
-    length = PyObject_Length(result);
+  } else if (has_len(result)) {
+    length = core::hang_if_ended([result] { return PyObject_Length(result); });
     if (length < 0) PyErr_Clear();
   }
   bool divine = length == 1 && st.started && !st.content_length;
@@ -125,20 +146,28 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
       [=] { return PyObject_CallFunctionObjArgs(app, environ, start_response, nullptr); }));
   if (!result) return false;
   bool ok = send_result(types, st, result.get());
-  // The first error is set aside before anything else runs (PyObject_HasAttrString may
-  // not be called with an exception pending: it would clear it).
+  // The first error is set aside before anything else runs (an attribute lookup may not
+  // run with an exception pending).
   PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
   PyErr_Fetch(&type, &value, &tb);
-  // A list or tuple has no close(): the usual result skips the lookup.
+  // A list or tuple has no close(): the usual result skips the lookup. Otherwise one
+  // lookup of the interned name, then a call of what it found.
   bool plain = PyList_CheckExact(result.get()) || PyTuple_CheckExact(result.get());
-  if (!plain && PyObject_HasAttrString(result.get(), "close")) {
-    PyRef closed = PyRef::steal(core::hang_if_ended(
-        [&result] { return PyObject_CallMethod(result.get(), "close", nullptr); }));
+  bool lookup_failed = false;
+  PyRef close = plain ? PyRef() : PyRef::steal(core::hang_if_ended([&] {
+    return optional_attribute(result.get(), types.close_name, lookup_failed);
+  }));
+  // As waitress's hasattr(): no close is no call, and a lookup failing otherwise than with
+  // AttributeError is an error of its own, as close() failing is.
+  if (close || lookup_failed) {
+    PyRef closed = close ? PyRef::steal(core::hang_if_ended(
+                               [&close] { return PyObject_CallNoArgs(close.get()); }))
+                         : PyRef();
     if (!closed) {
       if (type)
         PyErr_Clear();  // the first error wins
       else
-        ok = false;  // close() itself failed: its error stays set
+        ok = false;  // the lookup or close() itself failed: its error stays set
     }
   }
   if (type) PyErr_Restore(type, value, tb);

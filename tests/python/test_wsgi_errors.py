@@ -263,6 +263,24 @@ def test_app_iter_close_is_called_when_start_response_fails_late(rules):
     assert _closed(rules, ident)
 
 
+def test_a_close_attribute_failing_to_be_looked_up_is_an_error(rules):
+    # waitress: hasattr(app_iter, "close") lets any error but AttributeError through; with
+    # no byte sent yet, the request is a 500 and the error is logged.
+    with rules.connect() as c:
+        c.send(request_bytes("GET", "/close_lookup_fails"))
+        assert_500(c.read_response(), "HTTP/1.1")
+    assert rules.wait_for_log("FixtureError: looking up close")
+
+
+@pytest.mark.parametrize("n, length", [(1, "5"), (2, None)])
+def test_a_result_with_a_len_of_one_gets_a_content_length(rules, n, length):
+    with rules.connect() as c:
+        resp = c.request("GET", f"/sized/{n}")
+        assert resp.status == 200 and resp.body == b"hello" * n
+        assert resp.header("Content-Length") == length
+        assert resp.header("Transfer-Encoding") == (None if length else "chunked")
+
+
 def test_app_iter_close_is_called_when_the_client_goes_away(start_server):
     server = start_server("startresponse:app", outbuf_high_watermark=65536,
                           outbuf_overflow=65536)

@@ -27,7 +27,11 @@ app_iter.close(): /closing/ID/MODE returns an iterable whose close() records ID;
 GET /closed/ID answers {"closed": true|false}. MODE is ok (two chunks), raise (raises
 after the first chunk), late_bad_header (start_response with a hop-by-hop header is
 called only when iteration starts), big (64 MiB in 64 KiB chunks: for a client that
-goes away) or empty (no chunk at all).
+goes away) or empty (no chunk at all). /close_lookup_fails returns an empty iterable whose
+`close` attribute raises FixtureError when looked up (hasattr() lets it through).
+
+Sized results: /sized/N returns an object (not a list) with __len__ = N and N chunks of
+"hello"; waitress takes a Content-Length from a result whose len() is 1.
 
 Invalid results: /result/none returns None, /result/str_list returns ["abc"] (a str in a
 list, which has no close()).
@@ -82,6 +86,30 @@ class Closing:
             CLOSED.add(self.ident)
 
 
+class CloseLookupFails:
+    """An empty app_iter whose close attribute fails to be looked up."""
+
+    def __iter__(self):
+        return iter(())
+
+    @property
+    def close(self):
+        raise FixtureError("looking up close")
+
+
+class Sized:
+    """An app_iter with a len(), not a list."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __iter__(self):
+        return iter([b"hello"] * self.n)
+
+
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     parts = path.split("/")
@@ -94,6 +122,12 @@ def app(environ, start_response):
         if mode != "late_bad_header":
             start_response("200 OK", TEXT)
         return Closing(ident, mode, start_response)
+    if path == "/close_lookup_fails":
+        start_response("200 OK", TEXT)
+        return CloseLookupFails()
+    if parts[1] == "sized":
+        start_response("200 OK", TEXT)
+        return Sized(int(parts[2]))
     if parts[1] == "nobody":
         reasons = {"204": "No Content", "304": "Not Modified"}
         start_response(f"{parts[2]} {reasons[parts[2]]}", [("X-Status", parts[2])])
