@@ -222,15 +222,14 @@ PyObject* write_body(PyObject* o, PyObject* args, PyObject* kwargs) {
 PyObject* python_error_of_current_exception() {
   try {
     throw;
-  } catch (abi::__forced_unwind&) {
-    // The thread was ended by CPython's pthread_exit (core/forced_unwind.hpp) from code
-    // that the body called without hang_if_ended: it may not return into Python.
-    core::hang_ended_thread();
   } catch (const std::bad_alloc&) {
     return PyErr_NoMemory();
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
   } catch (...) {
+    // The thread was ended by CPython's pthread_exit (core/forced_unwind.hpp) from code
+    // that the body called without hang_if_ended: it may not return into Python.
+    if (core::caught_forced_unwind()) core::hang_ended_thread();
     PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
   }
   return nullptr;

@@ -283,19 +283,17 @@ void run_task(App& app, std::shared_ptr<http::IncomingRequest> request,
       res.fail(settings.expose_tracebacks
                    ? std::string(e.what())
                    : "The server encountered an unexpected internal server error");
-    } catch (abi::__forced_unwind&) {
-      throw;  // to the boundary below: the thread is being ended, not the request
     } catch (...) {
+      if (core::caught_forced_unwind()) throw;  // the thread is being ended: see below
       log(settings, core::LogLevel::error,
           "Exception while serving " + path() + ": unknown exception");
       res.fail("The server encountered an unexpected internal server error");
     }
-  } catch (abi::__forced_unwind&) {
+  } catch (...) {
     // The application's runtime ended the thread (CPython's pthread_exit while its
     // interpreter finalizes) past every hang_if_ended: the thread may neither unwind out
     // of this noexcept function nor go on serving.
-    core::hang_ended_thread();
-  } catch (...) {
+    if (core::caught_forced_unwind()) core::hang_ended_thread();
     // Out of memory while building the request or an event: close the connection.
     pipe->push(ResponseEvent::of(ResponseEvent::Kind::abort));
   }

@@ -21,6 +21,11 @@ TEST_CASE("forced_unwind: hang_if_ended returns the call's value and passes its 
   CHECK(&same == &x);
   CHECK_THROWS_AS(hang_if_ended([]() -> int { throw std::runtime_error("no"); }),
                   std::runtime_error);
+  try {
+    throw 7;
+  } catch (...) {
+    CHECK_FALSE(caught_forced_unwind());  // a C++ exception, even one of no class
+  }
 }
 
 // Set by a destructor of the ended call's caller; a hang keeps it false.
