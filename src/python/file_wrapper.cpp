@@ -54,7 +54,7 @@ PyObject* wrapper_iternext(PyObject* o) {
   PyRef data = PyRef::steal(core::hang_if_ended(
       [w] { return PyObject_CallMethod(w->filelike, "read", "n", w->block_size); }));
   if (!data) return nullptr;
-  int empty = PyObject_Not(data.get());
+  int empty = core::hang_if_ended([&data] { return PyObject_Not(data.get()); });
   if (empty < 0) return nullptr;
   if (empty) return nullptr;  // StopIteration
   return data.release();

@@ -20,7 +20,8 @@ void log_to_python(PyObject* logger, LogLevel level, std::string_view message) n
 }
 
 LogForwarder::LogForwarder() : shared_(std::make_shared<Shared>()) {
-  thread_ = std::thread([this] { run(); });
+  // The thread owns the shared state too: stop() may leave it running (see there).
+  thread_ = std::thread([shared = shared_] { run(*shared); });
 }
 
 LogForwarder::~LogForwarder() {
@@ -47,20 +48,29 @@ void LogForwarder::stop() {
     shared_->stopping = true;
   }
   shared_->wake.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (Py_IsInitialized() && interpreter_finalizing()) {
+    // The thread may be waiting for the GIL, which it will never get back (CPython keeps
+    // it waiting, see core/forced_unwind.hpp): joining it would keep the process from
+    // exiting. It ends with the process; it owns what it uses.
+    thread_.detach();
+    return;
+  }
+  thread_.join();
 }
 
-void LogForwarder::run() {
+void LogForwarder::run(Shared& shared) {
   for (;;) {
     std::deque<Line> batch;
     bool last;
     {
-      std::unique_lock lock(shared_->mutex);
-      shared_->wake.wait(lock, [&] { return shared_->stopping || !shared_->lines.empty(); });
-      batch.swap(shared_->lines);
-      last = shared_->stopping;
+      std::unique_lock lock(shared.mutex);
+      shared.wake.wait(lock, [&] { return shared.stopping || !shared.lines.empty(); });
+      batch.swap(shared.lines);
+      last = shared.stopping;
     }
-    if (!batch.empty() && Py_IsInitialized()) {
+    // While the interpreter finalizes, the lines are dropped: the GIL cannot be had.
+    if (!batch.empty() && Py_IsInitialized() && !interpreter_finalizing()) {
       Gil gil;
       PyRef logging = PyRef::steal(PyImport_ImportModule("logging"));
       for (const Line& line : batch) {

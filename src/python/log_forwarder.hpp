@@ -4,7 +4,8 @@
 // forwarder's own takes the GIL and calls logging.getLogger(name).log(level, message).
 // Ownership: shared by the sink (held by the server) and its owner. Threads: the sink may
 // be called from any thread; stop() must be called without the GIL (it waits for the
-// thread, which needs the GIL to flush); the destructor calls stop().
+// thread, which needs the GIL to flush; while the interpreter finalizes it does not wait
+// and the queued lines are lost); the destructor calls stop().
 #pragma once
 
 #include <condition_variable>
@@ -50,7 +51,7 @@ class LogForwarder {
     bool stopping = false;
   };
 
-  void run();
+  static void run(Shared& shared);
 
   std::shared_ptr<Shared> shared_;
   std::thread thread_;

@@ -30,7 +30,7 @@ class PyRef {
   PyRef(PyRef&& other) noexcept : o_(std::exchange(other.o_, nullptr)) {}
   PyRef& operator=(PyRef&& other) noexcept {
     if (this != &other) {
-      Py_XDECREF(o_);
+      drop(o_);
       o_ = std::exchange(other.o_, nullptr);
     }
     return *this;
@@ -41,7 +41,7 @@ class PyRef {
     std::swap(o_, copy.o_);
     return *this;
   }
-  ~PyRef() { Py_XDECREF(o_); }
+  ~PyRef() { drop(o_); }
 
   [[nodiscard]] PyObject* get() const noexcept { return o_; }
   // Gives the reference away (to a function that steals it).
@@ -50,13 +50,40 @@ class PyRef {
 
  private:
   explicit PyRef(PyObject* o) noexcept : o_(o) {}
+  // The last reference's release runs the object's finalizer, maybe Python code (a
+  // generator's finally blocks, __del__): CPython may end the thread there while the
+  // interpreter finalizes, and it hangs instead (no cost on the usual path).
+  static void drop(PyObject* o) noexcept {
+    core::hang_if_ended([o] { Py_XDECREF(o); });
+  }
   PyObject* o_ = nullptr;
 };
+
+// Whether the interpreter has begun to finalize: a thread asking for the GIL from now on is
+// ended by CPython before 3.14 (core::hang_if_ended keeps it waiting instead).
+inline bool interpreter_finalizing() noexcept {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+// The last guard of a scope holding the GIL: the thread no longer holds it when CPython
+// ended the thread inside the scope in a call no hang_if_ended wrapped (Python code run
+// by a garbage collection, say) and the unwinding reached the scope's end. Releasing a GIL
+// not held is a fatal error: the thread hangs there instead (one check per scope).
+inline void hang_unless_gil_held() noexcept {
+  if (!PyGILState_Check()) core::hang_ended_thread();
+}
 
 class Gil {
  public:
   Gil() noexcept : state_(core::hang_if_ended(PyGILState_Ensure)) {}
-  ~Gil() { PyGILState_Release(state_); }
+  ~Gil() {
+    hang_unless_gil_held();
+    PyGILState_Release(state_);
+  }
   Gil(const Gil&) = delete;
   Gil& operator=(const Gil&) = delete;
 

@@ -36,21 +36,29 @@ std::string format_current_exception(const BridgeTypes& types) {
   return out;
 }
 
+// hasattr(o, name) and o.name(): a file-like object's own code may run in them, where
+// CPython may end the thread while the interpreter finalizes (core/forced_unwind.hpp).
+bool has_attribute(PyObject* o, const char* name) {
+  return core::hang_if_ended([=] { return PyObject_HasAttrString(o, name) == 1; });
+}
+PyObject* call_method(PyObject* o, const char* name) {
+  return core::hang_if_ended([=] { return PyObject_CallMethod(o, name, nullptr); });
+}
+
 // 1: sent with sendfile; 0: not a regular seekable file, iterate instead; -1: error set.
 int try_sendfile(const BridgeTypes& types, ResponseState& st, PyObject* filelike) {
-  if (!st.started || !PyObject_HasAttrString(filelike, "fileno")) return 0;
-  if (PyObject_HasAttrString(filelike, "seekable")) {
-    PyRef seekable = PyRef::steal(PyObject_CallMethod(filelike, "seekable", nullptr));
+  if (!st.started || !has_attribute(filelike, "fileno")) return 0;
+  if (has_attribute(filelike, "seekable")) {
+    PyRef seekable = PyRef::steal(call_method(filelike, "seekable"));
     if (!seekable || PyObject_IsTrue(seekable.get()) != 1) {
       PyErr_Clear();
       return 0;
     }
-  } else if (!PyObject_HasAttrString(filelike, "seek") ||
-             !PyObject_HasAttrString(filelike, "tell")) {
+  } else if (!has_attribute(filelike, "seek") || !has_attribute(filelike, "tell")) {
     return 0;
   }
-  PyRef fileno = PyRef::steal(PyObject_CallMethod(filelike, "fileno", nullptr));
-  PyRef tell = fileno ? PyRef::steal(PyObject_CallMethod(filelike, "tell", nullptr)) : PyRef();
+  PyRef fileno = PyRef::steal(call_method(filelike, "fileno"));
+  PyRef tell = fileno ? PyRef::steal(call_method(filelike, "tell")) : PyRef();
   long fd = tell ? PyLong_AsLong(fileno.get()) : -1;
   long long pos = tell ? PyLong_AsLongLong(tell.get()) : -1;
   if (fd < 0 || pos < 0 || PyErr_Occurred()) {
@@ -174,14 +182,6 @@ bool run_app(const BridgeTypes& types, PyObject* app, ResponseState& st, PyObjec
   return ok;
 }
 
-bool interpreter_finalizing() noexcept {
-#if PY_VERSION_HEX >= 0x030D0000
-  return Py_IsFinalizing();
-#else
-  return _Py_IsFinalizing();
-#endif
-}
-
 // Each application thread keeps one Python thread state for its whole life, created on its
 // first request: threading.local data and per-thread caches (database connections, say)
 // survive from one request to the next, as on waitress's threads. It is deleted when the
@@ -190,7 +190,7 @@ struct AppThreadState {
   PyThreadState* state = nullptr;
   ~AppThreadState() {
     if (state && Py_IsInitialized() && !interpreter_finalizing()) {
-      PyEval_RestoreThread(state);
+      core::hang_if_ended([this] { PyEval_RestoreThread(state); });
       PyThreadState_Clear(state);
       PyThreadState_DeleteCurrent();
     }
@@ -214,6 +214,7 @@ class AppThreadGil {
     core::hang_if_ended([] { PyEval_RestoreThread(t_app_thread.state); });
   }
   ~AppThreadGil() {
+    hang_unless_gil_held();
     if (known_thread_) {
       PyGILState_Release(gil_state_);
     } else {

@@ -284,7 +284,7 @@ void run_task(App& app, std::shared_ptr<http::IncomingRequest> request,
                    ? std::string(e.what())
                    : "The server encountered an unexpected internal server error");
     } catch (...) {
-      if (core::caught_forced_unwind()) throw;  // the thread is being ended: see below
+      if (core::caught_forced_unwind()) core::hang_ended_thread();  // as below
       log(settings, core::LogLevel::error,
           "Exception while serving " + path() + ": unknown exception");
       res.fail("The server encountered an unexpected internal server error");

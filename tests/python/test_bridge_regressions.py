@@ -258,7 +258,12 @@ _EXIT_INSIDE_APP = textwrap.dedent("""
     c.sendall(head.encode() if where == "read" else b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
     assert inside.wait(10)
     time.sleep(0.2)  # into the sleep, the iteration or read()
-    if where == "read":  # the body comes as the interpreter begins to finalize
+    if where == "read":
+        # The body comes as the interpreter begins to finalize: read() returns and asks for
+        # the GIL, which the main thread gives up during finalization. (Sent later, from a
+        # __del__ run when __main__ is cleared, the thread was never given the GIL back.)
+        # Whether the thread gets the GIL before the process ends depends on timing: the
+        # old code failed this case in one run of three.
         atexit.register(c.sendall, b"0123456789")
     print("exiting", flush=True)
 """)
