@@ -1,6 +1,5 @@
 #include "python/start_response.hpp"
 
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -170,17 +169,13 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
       return nullptr;
     }
     if (iequals(h.name, "content-length")) {
-      std::uint64_t v = 0;
-      // Surrounding spaces and tabs are OWS (RFC 9110 §5.5), as the HTTP layer trims them.
-      std::string_view text = h.value;
-      while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-      while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec != std::errc() || end != text.data() + text.size()) {
+      // Surrounding spaces and tabs are OWS (RFC 9110 §5.5), read as frame_response reads
+      // the field it sends.
+      content_length = http::parse_decimal(http::trim_ows(h.value));
+      if (!content_length) {
         PyErr_Format(PyExc_ValueError, "invalid Content-Length %R", value);
         return nullptr;
       }
-      content_length = v;
     }
     fields.push_back(std::move(h));
   }

@@ -75,6 +75,32 @@ def test_header_pairs_may_be_lists_and_content_length_may_have_spaces():
         stop(server, thread)
 
 
+def test_an_invalid_content_length_is_start_responses_value_error():
+    bad = ["", " ", "5x", "-1", "+5", "0x10", "5 5", "18446744073709551616"]
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/max":  # the largest length is taken (the body is cut)
+            start_response("200 OK", [("Content-Length", "\t18446744073709551615 ")])
+            return [b""]
+        refused = []
+        for value in bad:
+            try:
+                start_response("200 OK", [("Content-Length", value)])
+            except ValueError as e:
+                refused.append(value if str(e).startswith("invalid Content-Length") else str(e))
+        start_response("200 OK", [])
+        return [repr(refused).encode()]
+
+    server, thread, url = serve(app)
+    try:
+        _, body = _raw_get(url, "/")
+        assert body == repr(bad).encode()
+        head, _ = _raw_get(url, "/max")
+        assert "Content-Length: 18446744073709551615" in head
+    finally:
+        stop(server, thread)
+
+
 def test_addresses_is_safe_from_another_thread_while_closing():
     server, thread, url = serve(lambda e, s: s("200 OK", []) or [b""])
     stop_reading = threading.Event()
