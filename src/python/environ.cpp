@@ -58,6 +58,7 @@ struct KeyEntry {
   PyObject* key = nullptr;         // interned; the cache's reference
   PyObject* last_value = nullptr;  // the cache's reference, or null
   std::string_view name;           // the cache's own copy of the key's bytes
+  int stable = -1;                 // its Stable index when the template holds it, else -1
 };
 
 KeyEntry* environ_key_entry(std::string_view key) {
@@ -103,10 +104,12 @@ bool same_text(PyObject* str, std::string_view value) {
          (value.empty() || std::memcmp(PyUnicode_1BYTE_DATA(str), value.data(), value.size()) == 0);
 }
 
-// A new reference to the value for `key`: the key's last one when equal, else a new str
-// (kept as the key's last one when short enough). Null with an exception set on failure.
-PyObject* environ_value(KeyEntry* entry, std::string_view value) {
+// A new reference to the value for `key`: the key's last one when equal (then `*repeated`
+// is set), else a new str (kept as the key's last one when short enough). Null with an
+// exception set on failure.
+PyObject* environ_value(KeyEntry* entry, std::string_view value, bool* repeated = nullptr) {
   if (entry && entry->last_value && same_text(entry->last_value, value)) {
+    if (repeated) *repeated = true;
     Py_INCREF(entry->last_value);
     return entry->last_value;
   }
@@ -189,20 +192,179 @@ PyObject* current_stderr() {
   return found;
 }
 
-// Sets environ[key] = value, both from the caches when they can be. `position`: the key's
-// place among the request's visited keys (see environ_key_entry_at).
-bool set_text(PyObject* dict, std::size_t position, std::string_view key, std::string_view value) {
-  KeyEntry* entry = environ_key_entry_at(position, key);
+// Room for a usual environ (a dozen CGI variables, the fixed wsgi keys and some headers)
+// without the three resizes a dict growing from empty goes through.
+constexpr Py_ssize_t kEnvironSize = 32;
+
+// The variables that most requests give the value the request before them gave: the
+// server's own (SCRIPT_NAME, SERVER_NAME, SERVER_PORT, SERVER_SOFTWARE, wsgi.url_scheme),
+// the client's address as one proxy in front shows it, a usual method, protocol and empty
+// query. The server's requests give each of them every time (work/cgi_environ.cpp).
+enum class Stable : int {
+  request_method,
+  script_name,
+  query_string,
+  server_name,
+  server_port,
+  server_protocol,
+  server_software,
+  remote_addr,
+  remote_host,
+  url_scheme,
+  count
+};
+constexpr const char* kStableNames[] = {
+    "REQUEST_METHOD",  "SCRIPT_NAME",     "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
+    "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REMOTE_ADDR",  "REMOTE_HOST", "wsgi.url_scheme"};
+constexpr int kStableCount = static_cast<int>(Stable::count);
+static_assert(std::size(kStableNames) == static_cast<std::size_t>(kStableCount));
+static_assert(kStableCount <= 32, "a request's visited and overwritten keys are bits of unsigned");
+
+constexpr unsigned bit_of(int stable) {
+  return 1u << static_cast<unsigned>(stable);
+}
+
+// What each request's environ starts as, a copy of `dict`: the entries every environ has
+// with the same values (wsgi.version, multithread, multiprocess, run_once, file_wrapper,
+// input_terminated), and each stable variable with the value it had in the last request
+// that gave the same value twice in a row, and wsgi.errors as the last request found it.
+// A copy takes the table whole (no insertion, no resize: it is presized for a usual
+// environ), so a request whose stable variables repeat sets none of them; one that differs
+// sets its own value over the copied one (and deletes a stable variable it does not give).
+// Module lifetime; the GIL guards it; made again after a failure.
+//
+// A request reads `values` as what its copy holds, so no other thread may change the
+// template between the copy and the last variable: nothing build_environ() calls in
+// between may let another thread run. The copy's allocation is the one place where a
+// garbage collection could start (and run finalizers that release the GIL); collections
+// are held off during it. Setting str values and deleting str keys of a dict runs no
+// Python code.
+struct Template {
+  PyObject* dict = nullptr;  // owned
+  // Each stable variable's entry in the key cache, null for one the cache could not hold
+  // (the dict then has no such key and the variable is set as any other).
+  KeyEntry* entries[kStableCount] = {};
+  unsigned held = 0;                    // the bits of the stable keys the dict holds
+  PyObject* values[kStableCount] = {};  // borrowed from dict: its value for each of them
+  PyObject* errors = nullptr;           // borrowed from dict: its wsgi.errors
+
+  // Sets dict[key] = value (a stable variable's or wsgi.errors's); false, with no
+  // exception set, if it could not (the template keeps its old value: still right).
+  bool update(PyObject* key, PyObject* value) {
+    if (PyDict_SetItem(dict, key, value) != 0) {
+      PyErr_Clear();
+      return false;
+    }
+    return true;
+  }
+};
+
+// A borrowed reference, or null with an exception set (made again at the next call).
+Template* environ_template(const BridgeTypes& types) {
+  static Template* made = nullptr;
+  if (made) return made;
+  PyRef t = PyRef::steal(_PyDict_NewPresized(kEnvironSize));
+  // A tuple (1, 0): the template keeps it alive. Py_BuildValue under the GIL, not a
+  // function-local static: its guard, taken with the GIL held, could block a thread that a
+  // garbage collection during the first call lets run.
+  PyRef version = PyRef::steal(Py_BuildValue("(ii)", 1, 0));
+  if (!t || !version || !set_fixed(t.get(), Fixed::version, version.get()) ||
+      !set_fixed(t.get(), Fixed::multithread, Py_True) ||
+      !set_fixed(t.get(), Fixed::multiprocess, Py_False) ||
+      !set_fixed(t.get(), Fixed::run_once, Py_False) ||
+      !set_fixed(t.get(), Fixed::file_wrapper, types.file_wrapper) ||
+      !set_fixed(t.get(), Fixed::input_terminated, Py_True) ||
+      !set_fixed(t.get(), Fixed::errors, Py_None)) {
+    return nullptr;
+  }
+  auto* result = new (std::nothrow) Template();
+  if (!result) {
+    PyErr_NoMemory();
+    return nullptr;
+  }
+  result->errors = Py_None;
+  for (int i = 0; i < kStableCount; ++i) {
+    KeyEntry* entry = environ_key_entry(kStableNames[i]);
+    // Until a request gives it, a stable variable holds None, which no request's str is.
+    if (!entry || PyDict_SetItem(t.get(), entry->key, Py_None) != 0) {
+      PyErr_Clear();  // that variable is set as any other
+      continue;
+    }
+    entry->stable = i;
+    result->entries[i] = entry;
+    result->values[i] = Py_None;
+    result->held |= bit_of(i);
+  }
+  result->dict = t.release();
+  if (made) {
+    // Another thread made one while a garbage collection during this one let it run.
+    Py_DECREF(result->dict);
+    delete result;
+    return made;
+  }
+  made = result;
+  return made;
+}
+
+// A request's environ while it is filled.
+struct Filling {
+  Template* start;
+  PyObject* env;
+  bool ok = true;
+  bool has_software = false;  // SERVER_SOFTWARE given and set as any other variable
+  std::size_t position = 0;   // the next key's place among the request's visited keys
+  unsigned visited = 0;       // the stable variables the request gave
+  unsigned overwritten = 0;   // the stable variables whose copied value was set over
+};
+
+// Sets environ[key] = value for a stable variable: nothing when the copy of the template
+// holds the value already. A value given twice in a row becomes the template's.
+bool set_stable(Filling& f, KeyEntry& entry, std::string_view value) {
+  const unsigned bit = bit_of(entry.stable);
+  PyObject*& in_template = f.start->values[entry.stable];
+  f.visited |= bit;
+  bool repeated = false;
+  PyRef v = PyRef::steal(environ_value(&entry, value, &repeated));
+  if (!v) return false;
+  if (v.get() == in_template && (f.overwritten & bit) == 0) return true;
+  if (PyDict_SetItem(f.env, entry.key, v.get()) != 0) return false;
+  f.overwritten |= bit;
+  if (repeated && v.get() != in_template && f.start->update(entry.key, v.get())) {
+    in_template = v.get();
+  }
+  return true;
+}
+
+// Sets environ[key] = value, both from the caches when they can be.
+bool set_text(Filling& f, std::string_view key, std::string_view value) {
+  KeyEntry* entry = environ_key_entry_at(f.position++, key);
+  if (entry && entry->stable >= 0 && (f.start->held & bit_of(entry->stable)) != 0) {
+    return set_stable(f, *entry, value);
+  }
+  f.has_software = f.has_software || key == "SERVER_SOFTWARE";
   PyRef k = entry ? PyRef::borrow(entry->key)
                   : PyRef::steal(PyUnicode_DecodeLatin1(
                         key.data(), static_cast<Py_ssize_t>(key.size()), nullptr));
   PyRef v = PyRef::steal(environ_value(entry, value));
-  return k && v && PyDict_SetItem(dict, k.get(), v.get()) == 0;
+  return k && v && PyDict_SetItem(f.env, k.get(), v.get()) == 0;
 }
 
-// Room for a usual environ (a dozen CGI variables, the fixed wsgi keys and some headers)
-// without the three resizes a dict growing from empty goes through.
-constexpr Py_ssize_t kEnvironSize = 32;
+// After the request's variables: the stable ones it did not give are removed from the
+// copy, but SERVER_SOFTWARE, which is None then (as waitress gives it when ident is unset).
+bool finish_stable(Filling& f) {
+  Template& t = *f.start;
+  const int software = static_cast<int>(Stable::server_software);
+  if (!f.has_software && (f.visited & bit_of(software)) == 0) {
+    bool copied_none = (t.held & bit_of(software)) != 0 && t.values[software] == Py_None &&
+                       (f.overwritten & bit_of(software)) == 0;
+    if (!copied_none && !set_fixed(f.env, Fixed::server_software, Py_None)) return false;
+  }
+  unsigned missing = t.held & ~f.visited & ~bit_of(software);
+  for (int i = 0; missing != 0; ++i, missing >>= 1) {
+    if ((missing & 1u) != 0 && PyDict_DelItem(f.env, t.entries[i]->key) != 0) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -222,54 +384,30 @@ void detach_disconnect_check(PyObject* check) {
   reinterpret_cast<DisconnectCheck*>(check)->request = nullptr;
 }
 
-// The entries every environ has with the same values (wsgi.version, multithread,
-// multiprocess, run_once, file_wrapper, input_terminated), in a dict presized for a usual
-// environ and made once (module lifetime; the GIL guards it; made again after a failure).
-// Each request's environ starts as a copy, which copies the table whole: no insertion and
-// no resize for these six. A borrowed reference, or null with an exception set.
-PyObject* environ_template(const BridgeTypes& types) {
-  static PyObject* made = nullptr;
-  if (made) return made;
-  PyRef t = PyRef::steal(_PyDict_NewPresized(kEnvironSize));
-  // A tuple (1, 0): the template keeps it alive. Py_BuildValue under the GIL, not a
-  // function-local static: its guard, taken with the GIL held, could block a thread that a
-  // garbage collection during the first call lets run.
-  PyRef version = PyRef::steal(Py_BuildValue("(ii)", 1, 0));
-  if (!t || !version || !set_fixed(t.get(), Fixed::version, version.get()) ||
-      !set_fixed(t.get(), Fixed::multithread, Py_True) ||
-      !set_fixed(t.get(), Fixed::multiprocess, Py_False) ||
-      !set_fixed(t.get(), Fixed::run_once, Py_False) ||
-      !set_fixed(t.get(), Fixed::file_wrapper, types.file_wrapper) ||
-      !set_fixed(t.get(), Fixed::input_terminated, Py_True)) {
-    return nullptr;
-  }
-  made = t.release();
-  return made;
-}
-
 PyObject* build_environ(const BridgeTypes& types, const Request& request, PyObject* input,
                         PyObject* check) {
-  PyObject* start = environ_template(types);
-  PyRef env = PyRef::steal(start ? PyDict_Copy(start) : nullptr);
+  Template* start = environ_template(types);
+  if (!start) return nullptr;
+  // No garbage collection while the copy is made (see Template): one that was due starts
+  // at the next allocation of a tracked object after it.
+  const int collecting = PyGC_Disable();
+  PyRef env = PyRef::steal(PyDict_Copy(start->dict));
+  if (collecting) PyGC_Enable();
   if (!env) return nullptr;
+  Filling f{start, env.get()};
   // The visitor captures one pointer, which std::function keeps in place: no allocation.
-  struct Visit {
-    PyObject* env;
-    bool ok = true;
-    bool has_software = false;
-    std::size_t position = 0;
-  } v{env.get()};
-  request.visit_environ([at = &v](std::string_view key, std::string_view value) {
-    if (!at->ok) return;
-    at->has_software = at->has_software || key == "SERVER_SOFTWARE";
-    at->ok = set_text(at->env, at->position++, key, value);
+  request.visit_environ([at = &f](std::string_view key, std::string_view value) {
+    if (at->ok) at->ok = set_text(*at, key, value);
   });
-  if (!v.ok) return nullptr;
-  // waitress gives SERVER_SOFTWARE = None when ident is unset.
-  if (!v.has_software && !set_fixed(env.get(), Fixed::server_software, Py_None)) return nullptr;
+  if (!f.ok || !finish_stable(f)) return nullptr;
+  // wsgi.errors: sys.stderr as it is now (an application may replace it), or None.
   PyObject* sys_stderr = current_stderr();  // borrowed
+  PyObject* errors = sys_stderr ? sys_stderr : Py_None;
+  if (errors != start->errors) {
+    if (!set_fixed(env.get(), Fixed::errors, errors)) return nullptr;
+    if (start->update(fixed(Fixed::errors), errors)) start->errors = errors;
+  }
   bool ok = set_fixed(env.get(), Fixed::input, input) &&
-            set_fixed(env.get(), Fixed::errors, sys_stderr ? sys_stderr : Py_None) &&
             set_fixed(env.get(), Fixed::waitron_disconnected, check) &&
             set_fixed(env.get(), Fixed::waitress_disconnected, check);
   return ok ? env.release() : nullptr;

@@ -1,6 +1,7 @@
 """The WSGI environ (waitress-behaviour.md §4.10), seen by the echo app, over TCP and a Unix
 socket: CGI variables, url_prefix, header names and values, the wsgi.* keys and the
 client_disconnected callables."""
+import threading
 import time
 import uuid
 
@@ -273,3 +274,78 @@ def test_headers_in_another_order_than_the_last_request_keep_their_own_values(ec
     third = echo.request("GET", "/", [("X-B", "7")]).json()
     assert "X_A" not in third["headers"] and "X_C" not in third["headers"]
     assert third["headers"]["X_B"] == "7"
+
+
+def test_variables_that_repeat_then_change_are_each_requests_own(echo):
+    # waitron starts each environ as a copy of a template holding the variables most
+    # requests repeat (the method, the protocol, an empty query, the server's and the
+    # client's address), as the last requests gave them twice in a row: a request giving
+    # another value must get its own, and the next one giving the old value again too.
+    sequence = [("GET", "/", "HTTP/1.1"), ("GET", "/", "HTTP/1.1"),
+                ("POST", "/?a=1", "HTTP/1.1"), ("POST", "/?a=1", "HTTP/1.1"),
+                ("GET", "/", "HTTP/1.1"), ("GET", "/?a=1", "HTTP/1.0"),
+                ("GET", "/?a=1", "HTTP/1.0"), ("PUT", "/", "HTTP/1.1"), ("GET", "/", "HTTP/1.1"),
+                ("POST", "/?a=1", "HTTP/1.0"), ("GET", "/", "HTTP/1.1")]
+    seen = []
+    for method, target, version in sequence * 2:
+        info = echo.request(method, target, version=version).json()
+        seen.append((info["method"], info["request_uri"], info["server_protocol"]))
+        assert info["query"] == target.partition("?")[2]
+        assert info["server_name"] == "waitress.invalid" and info["script_name"] == ""
+        assert info["remote_addr"] == info["remote_host"]
+    assert seen == sequence * 2
+
+
+def test_a_forwarded_client_and_scheme_are_each_requests_own(shared_server):
+    # REMOTE_ADDR, REMOTE_HOST and wsgi.url_scheme come from the template when they repeat;
+    # a trusted proxy's X-Forwarded-For and X-Forwarded-Proto change them for one request.
+    server = shared_server("echo:app", trusted_proxy="*", trusted_proxy_count=1,
+                           trusted_proxy_headers=["x-forwarded-for", "x-forwarded-proto"])
+    direct = server.request("GET", "/").json()
+    forwarded = [("X-Forwarded-For", "192.0.2.7"), ("X-Forwarded-Proto", "https")]
+    plan = [None, None, forwarded, forwarded, forwarded, None, forwarded, None, None,
+            [("X-Forwarded-For", "192.0.2.8")], None]
+    for headers in plan:
+        info = server.request("GET", "/", headers or []).json()
+        if headers is None:
+            expected = (direct["remote_addr"], direct["remote_addr"], "http")
+        else:
+            scheme = "https" if len(headers) == 2 else "http"
+            expected = (headers[0][1], headers[0][1], scheme)
+        assert (info["remote_addr"], info["remote_host"], info["url_scheme"]) == expected
+
+
+def test_server_software_is_none_at_every_request_without_an_ident(shared_server):
+    server = shared_server("echo:app", ident="")
+    for _ in range(4):
+        info = server.request("GET", "/").json()
+        assert info["server_software"] is None
+        assert "SERVER_SOFTWARE" in info["keys"]
+
+
+def test_each_thread_gets_its_own_variables_when_threads_build_environs_at_once(start_server):
+    # Two application threads, each stopped in the middle of building its environ (a
+    # garbage collection at nearly every allocation, whose callback sleeps and lets the
+    # other run) while the other builds one whose repeated values change the template:
+    # each request must still see its own method and query, not the template's.
+    server = start_server("gcswitch:app", threads=2)
+    plans = [[("GET", "")] * 3 + [("POST", "a=1")] * 3, [("POST", "a=1")] * 3 + [("GET", "")] * 3]
+    wrong = []
+
+    def client(plan):
+        with server.connect() as c:
+            for _ in range(25):
+                for method, query in plan:
+                    target = "/?" + query if query else "/"
+                    got = c.request(method, target).json()
+                    if got != [method, query]:
+                        wrong.append((method, query, got))
+
+    threads = [threading.Thread(target=client, args=(plan,)) for plan in plans]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert wrong == []
+    assert server.request("GET", "/calm").status == 200
