@@ -107,21 +107,47 @@ char* put(char* at, std::string_view s) noexcept {
 
 }  // namespace
 
+StatusProblem status_problem(std::string_view status) noexcept {
+  if (has_cr_or_lf(status)) return StatusProblem::cr_or_lf;
+  return status_code(status) < 0 ? StatusProblem::malformed : StatusProblem::none;
+}
+
+FieldProblem field_problem(std::string_view name, std::string_view value) noexcept {
+  const bool token = is_token(name);
+  const bool field_value = is_field_value(value);
+  // A name with CR or LF is no token, a value with one no field value: looked for only then.
+  if ((!token || !field_value) && (has_cr_or_lf(name) || has_cr_or_lf(value))) {
+    return FieldProblem::cr_or_lf;
+  }
+  if (!token) return FieldProblem::bad_name;
+  if (is_hop_by_hop(name)) return FieldProblem::hop_by_hop;
+  return field_value ? FieldProblem::none : FieldProblem::bad_value;
+}
+
 void check_response_head(std::string_view status, const std::vector<Field>& fields) {
-  if (has_cr_or_lf(status)) throw ResponseError("status may not contain CR or LF");
-  if (status_code(status) < 0) {
-    throw ResponseError("status must be three digits, a space and a reason: \"" +
-                        std::string(status) + "\"");
+  switch (status_problem(status)) {
+    case StatusProblem::none:
+      break;
+    case StatusProblem::cr_or_lf:
+      throw ResponseError("status may not contain CR or LF");
+    case StatusProblem::malformed:
+      throw ResponseError("status must be three digits, a space and a reason: \"" +
+                          std::string(status) + "\"");
   }
   for (const Field& f : fields) {
-    if (!is_token(f.name)) throw ResponseError("invalid header name \"" + f.name + "\"");
-    // is_field_value refuses CR and LF with the other control bytes.
-    if (!is_field_value(f.value)) {
-      throw ResponseError("invalid value for header \"" + f.name + "\"");
-    }
-    if (is_hop_by_hop(f.name)) {
-      throw ResponseError(f.name +
-                          " is a \"hop-by-hop\" header; it cannot be used by a WSGI application");
+    switch (field_problem(f.name, f.value)) {
+      case FieldProblem::none:
+        break;
+      case FieldProblem::cr_or_lf:
+        throw ResponseError("carriage return/line feed character present in header \"" + f.name +
+                            "\"");
+      case FieldProblem::hop_by_hop:
+        throw ResponseError(f.name +
+                            " is a \"hop-by-hop\" header; it cannot be used by a WSGI application");
+      case FieldProblem::bad_name:
+        throw ResponseError("invalid header name \"" + f.name + "\"");
+      case FieldProblem::bad_value:
+        throw ResponseError("invalid value for header \"" + f.name + "\"");
     }
   }
 }

@@ -33,6 +33,18 @@ struct ResponseHead {
 // checks when start_response is called and hands the head over later.
 void check_response_head(std::string_view status, const std::vector<Field>& fields);
 
+// What is wrong with an application's status: a CR or LF (an injected line), or not
+// `3DIGIT SP reason` with a code from 100 to 599 (status_code). One pass in the usual case.
+enum class StatusProblem { none, cr_or_lf, malformed };
+StatusProblem status_problem(std::string_view status) noexcept;
+
+// What is wrong with one of an application's fields, the first of: a CR or LF in the name
+// or the value (an injected line: waitress's ValueError), a hop-by-hop name (its
+// AssertionError), a name that is not a token, a value with other control bytes (RFC
+// 9110 §5.1, §5.5). One pass over each in the usual case; check_response_head's rules.
+enum class FieldProblem { none, cr_or_lf, hop_by_hop, bad_name, bad_value };
+FieldProblem field_problem(std::string_view name, std::string_view value) noexcept;
+
 // The current IMF-fixdate for the Date field (RFC 9110 §6.6.1). The network
 // layer refreshes it once per loop iteration; tests use a fixed one.
 class DateSource {

@@ -19,7 +19,6 @@ namespace {
 // Chunks this size and up go to the socket without a copy.
 constexpr std::size_t kZeroCopyAbove = 64 * 1024;
 
-using http::has_cr_or_lf;
 using http::iequals;
 
 // A str as latin-1 bytes (PEP 3333's "native strings"); false with an exception set.
@@ -123,7 +122,8 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
   }
   std::string status_text;
   if (!latin1(status, status_text)) return nullptr;
-  if (has_cr_or_lf(status_text)) {
+  const http::StatusProblem status_problem = http::status_problem(status_text);
+  if (status_problem == http::StatusProblem::cr_or_lf) {
     PyErr_SetString(PyExc_ValueError, "carriage return/line feed character present in status");
     return nullptr;
   }
@@ -134,6 +134,10 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
   std::vector<Header> fields;
   // One allocation, with room for the Content-Length the server may add (send_result).
   fields.reserve(static_cast<std::size_t>(n) + 1);
+  // The first field that is no token or has control bytes: refused after waitress's own
+  // checks have passed on every field, as the status's form is.
+  const Header* misformed = nullptr;
+  http::FieldProblem misformed_problem = http::FieldProblem::none;
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
     // Any (name, value) pair, a tuple or a two-item list, as waitress takes it.
@@ -157,12 +161,13 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
     }
     Header h;
     if (!latin1(name, h.name) || !latin1(value, h.value)) return nullptr;
-    if (has_cr_or_lf(h.name) || has_cr_or_lf(h.value)) {
+    const http::FieldProblem problem = http::field_problem(h.name, h.value);
+    if (problem == http::FieldProblem::cr_or_lf) {
       PyErr_SetString(PyExc_ValueError,
                       "carriage return/line feed character present in header name or value");
       return nullptr;
     }
-    if (http::is_hop_by_hop(h.name)) {
+    if (problem == http::FieldProblem::hop_by_hop) {
       PyErr_Format(PyExc_AssertionError,
                    "%s is a \"hop-by-hop\" header; it cannot be used by a WSGI application",
                    h.name.c_str());
@@ -178,13 +183,25 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
       }
     }
     fields.push_back(std::move(h));
+    if (problem != http::FieldProblem::none && !misformed) {
+      misformed = &fields.back();  // `fields` never grows past its reserve
+      misformed_problem = problem;
+    }
   }
-  try {
-    // Checked now, as waitress does, and handed to the Response once the body starts
-    // (commit_head): a Content-Length found from the result can still be added in place.
-    http::check_response_head(status_text, fields);
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
+  // The rest of http::check_response_head's rules, checked now, as waitress checks its
+  // own; the head goes to the Response once the body starts (commit_head), where a
+  // Content-Length found from the result can still be added in place.
+  if (status_problem == http::StatusProblem::malformed) {
+    PyErr_Format(PyExc_ValueError, "status must be three digits, a space and a reason: \"%s\"",
+                 status_text.c_str());
+    return nullptr;
+  }
+  if (misformed) {
+    PyErr_Format(PyExc_ValueError,
+                 misformed_problem == http::FieldProblem::bad_name
+                     ? "invalid header name \"%s\""
+                     : "invalid value for header \"%s\"",
+                 misformed->name.c_str());
     return nullptr;
   }
   st.status = std::move(status_text);

@@ -139,13 +139,40 @@ def test_latin1_status_and_values_go_out_as_latin1_bytes(rules):
 
 
 @pytest.mark.waitron_only
-@pytest.mark.parametrize("path", ["/name_space", "/name_colon", "/value_nul"])
-def test_invalid_field_names_and_values_are_a_500(rules, path):
+@pytest.mark.parametrize("path, error", [
+    ("/name_space", 'ValueError: invalid header name "X Space"'),
+    ("/name_colon", 'ValueError: invalid header name "X-Injected:1\tX"'),
+    ("/value_nul", 'ValueError: invalid value for header "X-Value"'),
+])
+def test_invalid_field_names_and_values_are_a_500(rules, path, error):
     # RFC 9110 §5.1, §5.5. waitress sends the colon case as the line "X-Injected:1\tx: v".
+    # start_response itself raises (its traceback is the one logged).
+    before = rules.log().count(error)
     with rules.connect() as c:
         c.send(request_bytes("GET", path))
         assert_500(c.read_response(), "HTTP/1.1")
         c.assert_closed()
+    assert rules.wait_for_log(f"ERROR:{IDENT}:Exception while serving {path}")
+    deadline = time.monotonic() + 5
+    while rules.log().count(error) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rules.log().count(error) == before + 1
+
+
+@pytest.mark.parametrize("path", ["/name_space_then_hop", "/bad_status_then_hop"])
+def test_waitress_checks_of_every_field_come_before_the_form_of_names_and_status(rules, path):
+    # waitress raises AssertionError for a hop-by-hop field; waitron's own checks (a token
+    # name, a status "3DIGIT SP reason") come after waitress's on every field, so the
+    # error an application sees is waitress's when both apply.
+    needle = "AssertionError: Connection is a \"hop-by-hop\" header"
+    before = rules.log().count(needle)
+    with rules.connect() as c:
+        c.send(request_bytes("GET", path))
+        assert_500(c.read_response(), "HTTP/1.1")
+    deadline = time.monotonic() + 5
+    while rules.log().count(needle) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rules.log().count(needle) == before + 1
 
 
 # Regression: the bridge used to lose the exception of a result without close() (it

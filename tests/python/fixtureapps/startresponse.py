@@ -13,6 +13,8 @@ Misuses, each answered by the server (500 unless noted):
   /hop/NAME             a hop-by-hop header NAME
   /name_space, /name_colon, /value_nul  a field name that is not a token, a NUL in a value
                         (waitress sends these as they are)
+  /name_space_then_hop, /bad_status_then_hop   a field name that is not a token, or a
+                        status "20 OK", and a Connection field after it
   /not_latin1, /not_latin1_status      a header value or a status beyond latin-1
 
 /latin1 answers a status and a header value of latin-1 characters, sent as those bytes.
@@ -176,6 +178,10 @@ def app(environ, start_response):
         return _answer(start_response, "200 OK", b"x", [("X Space", "v")])
     if path == "/name_colon":
         return _answer(start_response, "200 OK", b"x", [("X-Injected:1\tX", "v")])
+    if path == "/name_space_then_hop":
+        return _answer(start_response, "200 OK", b"x", [("X Space", "v"), ("Connection", "x")])
+    if path == "/bad_status_then_hop":
+        return _answer(start_response, "20 OK", b"x", [("Connection", "x")])
     if path == "/value_nul":
         return _answer(start_response, "200 OK", b"x", [("X-Value", "a\x00b")])
     if path == "/latin1":

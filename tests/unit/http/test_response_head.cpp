@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/response_head.hpp"
@@ -146,6 +147,34 @@ TEST_CASE("malformed status or Content-Length is refused") {
   CHECK(frame_response({"200 OK", {{"Content-Length", "abc"}}}, request(), "w", "D", f, out));
   CHECK(frame_response({"200 OK", {{"Content-Length", "-1"}}}, request(), "w", "D", f, out));
   CHECK(out.empty());
+}
+
+TEST_CASE("status_problem and field_problem tell the problems apart") {
+  using waitron::http::field_problem;
+  using waitron::http::FieldProblem;
+  using waitron::http::status_problem;
+  using waitron::http::StatusProblem;
+  CHECK(status_problem("200 OK") == StatusProblem::none);
+  CHECK(status_problem("599 X \x01") == StatusProblem::none);  // waitress's rule: CR/LF only
+  CHECK(status_problem("200 OK\r\nX: y") == StatusProblem::cr_or_lf);
+  CHECK(status_problem("20\n OK") == StatusProblem::cr_or_lf);  // CR/LF before the form
+  CHECK(status_problem("20 OK") == StatusProblem::malformed);
+  CHECK(status_problem("099 X") == StatusProblem::malformed);
+  CHECK(status_problem("") == StatusProblem::malformed);
+
+  CHECK(field_problem("Content-Type", "text/plain; charset=\xe9") == FieldProblem::none);
+  CHECK(field_problem("X", "") == FieldProblem::none);
+  CHECK(field_problem("X", "a\tb c") == FieldProblem::none);
+  CHECK(field_problem("X\r\nY", "v") == FieldProblem::cr_or_lf);
+  CHECK(field_problem("X", "v\nY: 1") == FieldProblem::cr_or_lf);
+  CHECK(field_problem("X Y", "v\r") == FieldProblem::cr_or_lf);  // the injection first
+  CHECK(field_problem("Connection", "close") == FieldProblem::hop_by_hop);
+  CHECK(field_problem("te", "\x01") == FieldProblem::hop_by_hop);
+  CHECK(field_problem("X Y", "v") == FieldProblem::bad_name);
+  CHECK(field_problem("", "v") == FieldProblem::bad_name);
+  CHECK(field_problem("X Y", "\x7f") == FieldProblem::bad_name);
+  CHECK(field_problem("X", std::string_view("a\x00b", 3)) == FieldProblem::bad_value);
+  CHECK(field_problem("X", "a\x7f") == FieldProblem::bad_value);
 }
 
 TEST_CASE("WSGI's checks on the status and fields") {
