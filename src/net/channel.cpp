@@ -239,6 +239,8 @@ void Channel::apply(work::ResponseEvent& event) {
         // The head passed WSGI's checks but not framing's (say, Content-Length "abc").
         conn.fail_response(500, "The server encountered an unexpected internal server error");
         finish_request();
+      } else if (!event.bytes.empty()) {
+        conn.write_body(std::move(event.bytes));
       }
       break;
     case Kind::bytes:

@@ -10,7 +10,9 @@ void ResponsePipe::push(ResponseEvent&& event) {
     auto locked = lock();
     if (disconnected_.load()) return;
     std::uint64_t added = 0;
-    if (event.kind == ResponseEvent::Kind::bytes) added = event.bytes.size();
+    if (event.kind == ResponseEvent::Kind::bytes || event.kind == ResponseEvent::Kind::start) {
+      added = event.bytes.size();
+    }
     if (event.kind == ResponseEvent::Kind::shared) added = event.shared.bytes.size();
     // Written under the mutex only: a plain load and store, no atomic read-modify-write.
     if (added != 0) pending_bytes_.store(pending_bytes_.load(std::memory_order_relaxed) + added);

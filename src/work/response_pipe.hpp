@@ -35,8 +35,10 @@ namespace waitron::work {
 struct ResponseEvent {
   enum class Kind { start, bytes, shared, file, finish, abort, fail };
   Kind kind = Kind::finish;
-  http::ResponseHead head;   // start
-  std::string bytes;         // bytes; the detail of fail
+  http::ResponseHead head;  // start
+  // bytes; start: the body's first bytes when they came with the head (one event where a
+  // small response would take two); fail: the detail.
+  std::string bytes;
   http::SharedBytes shared;  // shared (zero-copy bytes)
   core::FileRegion file;     // file
   int status = 0;            // fail

@@ -190,6 +190,11 @@ class TaskResponse final : public Response {
   }
   void write(std::string_view bytes) override { write(std::string(bytes)); }
   void write(std::string&& bytes) override {
+    if (!head_sent_ && !bytes.empty()) {
+      send_head(std::move(bytes));  // the head and these bytes in one event
+      if (!pipe_.wait_for_room()) throw ClientDisconnected();
+      return;
+    }
     send_head();
     if (bytes.empty()) return;
     ResponseEvent ev;
@@ -240,13 +245,15 @@ class TaskResponse final : public Response {
   }
 
  private:
-  void send_head() {
+  // Pushes the head, with the body's first bytes if given, once.
+  void send_head(std::string first_bytes = {}) {
     if (head_sent_) return;
     if (!started_) throw ResponseError("start() was not called before the body was written");
     if (pipe_.disconnected()) throw ClientDisconnected();
     head_sent_ = true;
     ResponseEvent start = ResponseEvent::of(ResponseEvent::Kind::start);
     start.head = std::move(head_);
+    start.bytes = std::move(first_bytes);
     pipe_.push(std::move(start));
   }
 

@@ -170,6 +170,37 @@ TEST_CASE(
   CHECK(f.channel_gone);
 }
 
+TEST_CASE("a head's event may carry the body's first bytes; dropped when the head fails") {
+  // Connection: close after each so that the whole answer is read to the close.
+  Fixture f([](http::IncomingRequest& req, ResponsePipe& pipe) {
+    ResponseEvent start;
+    start.kind = ResponseEvent::Kind::start;
+    const std::string length = req.head.target == "/bad" ? "abc" : "11";
+    start.head = {"200 OK", {{"Content-Length", length}}};
+    start.bytes = "hello ";
+    pipe.push(std::move(start));
+    ResponseEvent rest;
+    rest.kind = ResponseEvent::Kind::bytes;
+    rest.bytes = "world";
+    pipe.push(std::move(rest));
+    pipe.push(ResponseEvent{});
+  });
+  std::string good, bad;
+  f.run([&](int fd) {
+    send_all(fd, "GET /good HTTP/1.1\r\n\r\nGET /bad HTTP/1.1\r\n\r\n");
+    ::shutdown(fd, SHUT_WR);
+    good = read_to_close(fd);
+  });
+  const std::size_t second = good.find("HTTP/1.1 500");
+  REQUIRE(second != std::string::npos);
+  bad = good.substr(second);
+  good.resize(second);
+  CHECK(good.find("HTTP/1.1 200 OK\r\n") == 0);
+  CHECK(good.ends_with("\r\n\r\nhello world"));
+  CHECK(bad.find("hello") == std::string::npos);
+  CHECK(bad.find("world") == std::string::npos);
+}
+
 TEST_CASE("large bodies read straight into memory arrive whole, and a pipelined request follows") {
   // Each body's bytes after its first read go into the body's own memory (recv_bytes is
   // 8 KiB here); what follows a body in the same send must still parse as the next request.

@@ -45,6 +45,28 @@ TEST_CASE("events arrive in order, with one notification per batch") {
   CHECK(n.calls == 2);
 }
 
+TEST_CASE("a head's first bytes count toward the high watermark") {
+  CountingNotifier n;
+  auto pipe = std::make_shared<ResponsePipe>(n, 10);
+  ResponseEvent start;
+  start.kind = ResponseEvent::Kind::start;
+  start.bytes = std::string(8, 'x');
+  pipe->push(std::move(start));
+  pipe->push(bytes(std::string(2, 'y')));
+  CHECK(pipe->wait_for_room());  // 10 <= 10: no wait
+  std::atomic<bool> released{false};
+  std::thread producer([&] {
+    pipe->push(bytes("z"));  // 11 > 10
+    CHECK(pipe->wait_for_room());
+    released = true;
+  });
+  for (int i = 0; i < 1000; ++i) std::this_thread::yield();
+  CHECK_FALSE(released.load());
+  pipe->sent(8);
+  producer.join();
+  CHECK(released.load());
+}
+
 TEST_CASE("the producer waits above the high watermark until bytes are sent") {
   CountingNotifier n;
   auto pipe = std::make_shared<ResponsePipe>(n, 10);

@@ -83,7 +83,23 @@ TEST_CASE("a normal response: the head goes out with the first write, then bytes
   run(r, *app, request("/p?q=1", "line1\nline2"));
   CHECK(kinds(r) == std::vector<Kind>{Kind::start, Kind::bytes, Kind::finish});
   CHECK(r.events[0].head.status == "200 OK");
+  CHECK(r.events[0].bytes.empty());  // the empty write sent the head alone
   CHECK(r.events[1].bytes == "hello");
+}
+
+TEST_CASE("the first bytes written go in the head's event, the later ones in their own") {
+  auto app = make_app([](Request&, Response& res) {
+    res.start("200 OK", {{"Content-Length", "10"}});
+    res.write(std::string_view("hello"));
+    CHECK(res.headers_sent());
+    res.write(std::string("world"));
+  });
+  Run r;
+  run(r, *app, request("/"));
+  REQUIRE(kinds(r) == std::vector<Kind>{Kind::start, Kind::bytes, Kind::finish});
+  CHECK(r.events[0].head.status == "200 OK");
+  CHECK(r.events[0].bytes == "hello");
+  CHECK(r.events[1].bytes == "world");
 }
 
 TEST_CASE("start() may be called again until the head is sent") {
@@ -118,7 +134,8 @@ TEST_CASE("an exception after the head aborts the response") {
   });
   Run r;
   run(r, *app, request("/"));
-  CHECK(kinds(r) == std::vector<Kind>{Kind::start, Kind::bytes, Kind::abort});
+  CHECK(kinds(r) == std::vector<Kind>{Kind::start, Kind::abort});
+  CHECK(r.events[0].bytes == "partial");
 }
 
 TEST_CASE("returning without start(), or writing before it, is a 500") {
@@ -153,7 +170,7 @@ TEST_CASE("start() keeps the application's vector of fields: the head is not cop
     res.write(std::string_view("x"));
   });
   run(r, *app, request("/"));
-  REQUIRE(kinds(r) == std::vector<Kind>{Kind::start, Kind::bytes, Kind::finish});
+  REQUIRE(kinds(r) == std::vector<Kind>{Kind::start, Kind::finish});
   CHECK(r.events[0].head.fields.data() == given);
   CHECK(r.events[0].head.fields[1].value == std::string(64, 'v'));
 }
