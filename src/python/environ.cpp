@@ -218,7 +218,7 @@ constexpr const char* kStableNames[] = {
     "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REMOTE_ADDR",  "REMOTE_HOST", "wsgi.url_scheme"};
 constexpr int kStableCount = static_cast<int>(Stable::count);
 static_assert(std::size(kStableNames) == static_cast<std::size_t>(kStableCount));
-static_assert(kStableCount <= 32, "a request's visited and overwritten keys are bits of unsigned");
+static_assert(kStableCount < 32, "a request's visited and overwritten keys are bits of unsigned");
 
 constexpr unsigned bit_of(int stable) {
   return 1u << static_cast<unsigned>(stable);
@@ -240,13 +240,10 @@ constexpr unsigned bit_of(int stable) {
 // are held off during it. Setting str values and deleting str keys of a dict runs no
 // Python code.
 struct Template {
-  PyObject* dict = nullptr;  // owned
-  // Each stable variable's entry in the key cache, null for one the cache could not hold
-  // (the dict then has no such key and the variable is set as any other).
-  KeyEntry* entries[kStableCount] = {};
-  unsigned held = 0;                    // the bits of the stable keys the dict holds
-  PyObject* values[kStableCount] = {};  // borrowed from dict: its value for each of them
-  PyObject* errors = nullptr;           // borrowed from dict: its wsgi.errors
+  PyObject* dict = nullptr;              // owned
+  KeyEntry* entries[kStableCount] = {};  // each stable variable's entry in the key cache
+  PyObject* values[kStableCount] = {};   // borrowed from dict: its value for each of them
+  PyObject* errors = nullptr;            // borrowed from dict: its wsgi.errors
 
   // Sets dict[key] = value (a stable variable's or wsgi.errors's); false, with no
   // exception set, if it could not (the template keeps its old value: still right).
@@ -284,16 +281,18 @@ Template* environ_template(const BridgeTypes& types) {
   }
   result->errors = Py_None;
   for (int i = 0; i < kStableCount; ++i) {
+    // The key cache is all but empty before the first template: an entry is missing only
+    // when memory is (the request fails, the next one tries again).
     KeyEntry* entry = environ_key_entry(kStableNames[i]);
     // Until a request gives it, a stable variable holds None, which no request's str is.
     if (!entry || PyDict_SetItem(t.get(), entry->key, Py_None) != 0) {
-      PyErr_Clear();  // that variable is set as any other
-      continue;
+      if (!PyErr_Occurred()) PyErr_NoMemory();
+      delete result;
+      return nullptr;
     }
     entry->stable = i;
     result->entries[i] = entry;
     result->values[i] = Py_None;
-    result->held |= bit_of(i);
   }
   result->dict = t.release();
   if (made) {
@@ -311,10 +310,9 @@ struct Filling {
   Template* start;
   PyObject* env;
   bool ok = true;
-  bool has_software = false;  // SERVER_SOFTWARE given and set as any other variable
-  std::size_t position = 0;   // the next key's place among the request's visited keys
-  unsigned visited = 0;       // the stable variables the request gave
-  unsigned overwritten = 0;   // the stable variables whose copied value was set over
+  std::size_t position = 0;  // the next key's place among the request's visited keys
+  unsigned visited = 0;      // the stable variables the request gave
+  unsigned overwritten = 0;  // the stable variables whose copied value was set over
 };
 
 // Sets environ[key] = value for a stable variable: nothing when the copy of the template
@@ -338,10 +336,7 @@ bool set_stable(Filling& f, KeyEntry& entry, std::string_view value) {
 // Sets environ[key] = value, both from the caches when they can be.
 bool set_text(Filling& f, std::string_view key, std::string_view value) {
   KeyEntry* entry = environ_key_entry_at(f.position++, key);
-  if (entry && entry->stable >= 0 && (f.start->held & bit_of(entry->stable)) != 0) {
-    return set_stable(f, *entry, value);
-  }
-  f.has_software = f.has_software || key == "SERVER_SOFTWARE";
+  if (entry && entry->stable >= 0) return set_stable(f, *entry, value);
   PyRef k = entry ? PyRef::borrow(entry->key)
                   : PyRef::steal(PyUnicode_DecodeLatin1(
                         key.data(), static_cast<Py_ssize_t>(key.size()), nullptr));
@@ -354,12 +349,12 @@ bool set_text(Filling& f, std::string_view key, std::string_view value) {
 bool finish_stable(Filling& f) {
   Template& t = *f.start;
   const int software = static_cast<int>(Stable::server_software);
-  if (!f.has_software && (f.visited & bit_of(software)) == 0) {
-    bool copied_none = (t.held & bit_of(software)) != 0 && t.values[software] == Py_None &&
-                       (f.overwritten & bit_of(software)) == 0;
+  if ((f.visited & bit_of(software)) == 0) {
+    bool copied_none = t.values[software] == Py_None && (f.overwritten & bit_of(software)) == 0;
     if (!copied_none && !set_fixed(f.env, Fixed::server_software, Py_None)) return false;
   }
-  unsigned missing = t.held & ~f.visited & ~bit_of(software);
+  constexpr unsigned kAll = bit_of(kStableCount) - 1;
+  unsigned missing = kAll & ~f.visited & ~bit_of(software);
   for (int i = 0; missing != 0; ++i, missing >>= 1) {
     if ((missing & 1u) != 0 && PyDict_DelItem(f.env, t.entries[i]->key) != 0) return false;
   }
