@@ -190,17 +190,18 @@ class TaskResponse final : public Response {
   }
   void write(std::string_view bytes) override { write(std::string(bytes)); }
   void write(std::string&& bytes) override {
-    if (!head_sent_ && !bytes.empty()) {
-      send_head(std::move(bytes));  // the head and these bytes in one event
-      if (!pipe_.wait_for_room()) throw ClientDisconnected();
+    if (bytes.empty()) {
+      send_head();  // the head alone, if not sent yet
       return;
     }
-    send_head();
-    if (bytes.empty()) return;
-    ResponseEvent ev;
-    ev.kind = ResponseEvent::Kind::bytes;
-    ev.bytes = std::move(bytes);
-    pipe_.push(std::move(ev));
+    if (!head_sent_) {
+      send_head(std::move(bytes));  // the head and these bytes in one event
+    } else {
+      ResponseEvent ev;
+      ev.kind = ResponseEvent::Kind::bytes;
+      ev.bytes = std::move(bytes);
+      pipe_.push(std::move(ev));
+    }
     if (!pipe_.wait_for_room()) throw ClientDisconnected();
   }
   void write_shared(std::string_view bytes, std::shared_ptr<const void> owner) override {
