@@ -52,9 +52,15 @@ class PyRef {
   explicit PyRef(PyObject* o) noexcept : o_(o) {}
   // The last reference's release runs the object's finalizer, maybe Python code (a
   // generator's finally blocks, __del__): CPython may end the thread there while the
-  // interpreter finalizes, and it hangs instead (no cost on the usual path).
+  // interpreter finalizes, and it hangs instead. Any other release runs no code and goes
+  // straight through (most of them: the guard is an out-of-line call).
   static void drop(PyObject* o) noexcept {
-    core::hang_if_ended([o] { Py_XDECREF(o); });
+    if (o == nullptr) return;
+    if (Py_REFCNT(o) > 1) {
+      Py_DECREF(o);
+      return;
+    }
+    core::hang_if_ended([o] { Py_DECREF(o); });
   }
   PyObject* o_ = nullptr;
 };
