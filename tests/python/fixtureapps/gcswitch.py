@@ -1,7 +1,8 @@
 """Lets other threads run inside the server's own allocations: at import, every other
 allocation of a tracked object starts a garbage collection (threshold 1) and a gc callback
-sleeps 0.1 ms at each, releasing the GIL. An application thread building an environ is
-then often stopped in the middle, while another builds its own. ``app`` answers the
+sleeps 0.1 ms at each, releasing the GIL: application threads hand the GIL to each other
+at nearly every allocation of a tracked object, the app's and the server's (the environ's
+copy excepted: collections are held off there). ``app`` answers the
 REQUEST_METHOD and QUERY_STRING it was given, as JSON; GET /calm puts the usual collections
 back (a server stopped by a signal inside the callback's sleep would log a traceback)."""
 import gc
