@@ -1,5 +1,7 @@
 #include "net/write_queue.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -58,10 +60,24 @@ void WriteQueue::push(http::OutputChunk chunk) {
   chunks_.push_back(Entry{std::move(chunk), false});
 }
 
+void WriteQueue::limit_unsent(int fd, bool on) noexcept {
+  if (on == unsent_limited_ || unsent_limit_unsupported_) return;
+  int value = on ? kFileUnsentLimit : 0;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, sizeof value) == 0) {
+    unsent_limited_ = on;
+  } else {
+    unsent_limit_unsupported_ = true;  // not a TCP socket: sent as it is
+  }
+}
+
 WriteQueue::Result WriteQueue::flush(int fd) {
   Result r;
   while (!chunks_.empty()) {
-    if (auto* region = std::get_if<core::FileRegion>(&chunks_.front().chunk)) {
+    auto* region = std::get_if<core::FileRegion>(&chunks_.front().chunk);
+    // On for a large region, and kept on to its end (not taken off for its last bytes).
+    limit_unsent(fd, region && (unsent_limited_ ||
+                                region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
+    if (region) {
       off_t offset = static_cast<off_t>(region->offset());
       ssize_t n = ::sendfile(fd, region->fd(), &offset,
                              static_cast<std::size_t>(std::min(region->length(), kMaxSendfile)));

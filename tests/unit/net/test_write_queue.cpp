@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -222,4 +225,112 @@ TEST_CASE("a string written whole is kept as a spare for the producer, one at a 
   r = partial.flush(full.a);
   REQUIRE(r.blocked);
   CHECK(partial.take_spare().capacity() == std::string().capacity());
+}
+
+namespace {
+
+// A connected loopback TCP pair: a, the sender, non-blocking; b, the reader, non-blocking.
+struct TcpPair {
+  int a = -1, b = -1;
+  TcpPair() {
+    int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 1) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    b = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(::connect(b, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    a = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    ::close(listener);
+    REQUIRE(a >= 0);
+    REQUIRE(::fcntl(b, F_SETFL, O_NONBLOCK) == 0);
+  }
+  ~TcpPair() {
+    ::close(a);
+    ::close(b);
+  }
+  std::string drain() {
+    std::string out;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(b, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+  int unsent_limit() const {
+    int value = -1;
+    socklen_t len = sizeof value;
+    REQUIRE(::getsockopt(a, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, &len) == 0);
+    return value;
+  }
+};
+
+std::string pattern(std::size_t size) {
+  std::string s(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) s[i] = static_cast<char>('a' + i % 23);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a large file region keeps the TCP socket's unsent bytes short, and only it") {
+  TcpPair tcp;
+  WriteQueue q;
+  const std::string file = pattern(8 << 20);  // more than the socket takes at once
+  q.push(std::string("head:"));
+  q.push(region_of(file));
+  q.push(std::string(":tail"));
+  auto r = q.flush(tcp.a);
+  REQUIRE(r.error == 0);
+  REQUIRE(r.blocked);
+  CHECK(tcp.unsent_limit() == WriteQueue::kFileUnsentLimit);
+  std::string got = tcp.drain();
+  for (int i = 0; i < 100000 && !q.empty(); ++i) {
+    r = q.flush(tcp.a);
+    REQUIRE(r.error == 0);
+    // Kept to the region's last byte; the tail's byte chunk takes it off (0: the system's).
+    if (!q.empty()) CHECK(tcp.unsent_limit() == WriteQueue::kFileUnsentLimit);
+    got += tcp.drain();
+  }
+  REQUIRE(q.empty());
+  CHECK(tcp.unsent_limit() == 0);
+  for (int i = 0; i < 1000 && got.size() < file.size() + 10; ++i) got += tcp.drain();
+  CHECK(got == "head:" + file + ":tail");
+}
+
+TEST_CASE("small file regions and byte chunks leave the socket's unsent limit alone") {
+  TcpPair tcp;
+  WriteQueue q;
+  const std::string small = pattern(WriteQueue::kFileUnsentLimit);
+  q.push(region_of(small));
+  q.push(std::string(4 << 20, 'm'));  // large, but copied into the socket when written
+  auto r = q.flush(tcp.a);
+  REQUIRE(r.error == 0);
+  CHECK(tcp.unsent_limit() == 0);
+  std::string got;
+  for (int i = 0; i < 100000 && !q.empty(); ++i) {
+    got += tcp.drain();
+    REQUIRE(q.flush(tcp.a).error == 0);
+    CHECK(tcp.unsent_limit() == 0);
+  }
+  for (int i = 0; i < 1000 && got.size() < small.size() + (4 << 20); ++i) got += tcp.drain();
+  CHECK(got == small + std::string(4 << 20, 'm'));
+}
+
+TEST_CASE("a large file region goes out whole on a socket without an unsent limit (Unix)") {
+  SocketPair sp;
+  WriteQueue q;
+  const std::string file = pattern(8 << 20);
+  q.push(region_of(file));
+  q.push(region_of(file));  // the second region does not try the option again
+  std::string got;
+  for (int i = 0; i < 100000 && !q.empty(); ++i) {
+    REQUIRE(q.flush(sp.a).error == 0);
+    got += sp.drain();
+  }
+  REQUIRE(q.empty());
+  CHECK(got == file + file);
 }
