@@ -321,7 +321,7 @@ void Channel::flush() {
   Exchange& ex = *ex_;
   ex.conn.drain_output([&](http::OutputChunk&& chunk) { ex.out.push(std::move(chunk)); });
   if (!ex.out.empty()) {
-    WriteQueue::Result r = ex.out.flush(fd_.get());
+    WriteQueue::Result r = ex.out.flush(fd_.get(), unsent_limit_);
     ctx_.bytes_sent += r.bytes;
     ex.written += r.bytes;
     if (r.bytes > 0) last_activity_ = uv_now(ctx_.loop);

@@ -64,7 +64,8 @@ class ChannelHost {
 // gives it back to its context's spares and takes one again when its next bytes arrive, so
 // ten thousand idle connections cost a few hundred bytes each, not a parser and buffers
 // each (nginx frees its request state at keep-alive the same way). A spare is at rest
-// (Connection::at_rest()), so it is as good as a new one for any channel of the context.
+// (Connection::at_rest()), so it is as good as a new one for any channel of the context;
+// what belongs to a socket (its unsent limit, see WriteQueue) stays with the channel.
 struct Exchange {
   Exchange(const http::ConnectionSettings& settings, http::DateSource& dates,
            std::uint64_t outbuf_overflow)
@@ -180,6 +181,7 @@ class Channel {
   bool closed_ = false;
   bool received_any_ = false;         // a byte of a request has arrived
   bool close_after_request_ = false;  // the server closes: serve the first request, then close
+  UnsentLimit unsent_limit_;          // the socket's, whichever exchange writes to it
   std::uint64_t linger_deadline_ = 0;
   std::uint64_t last_activity_ = 0;
   std::uint64_t head_started_ = 0;       // when the head being read began (see expiry())

@@ -60,23 +60,31 @@ void WriteQueue::push(http::OutputChunk chunk) {
   chunks_.push_back(Entry{std::move(chunk), false});
 }
 
-void WriteQueue::limit_unsent(int fd, bool on) noexcept {
-  if (on == unsent_limited_ || unsent_limit_unsupported_) return;
-  int value = on ? kFileUnsentLimit : 0;
+namespace {
+
+// Sets fd's TCP_NOTSENT_LOWAT to the limit (on) or to 0, the system's default (off), unless
+// it is so already. A socket without the option (a Unix socket) is marked and left alone.
+void set_unsent_limit(int fd, UnsentLimit& limit, bool on) noexcept {
+  if (on == limit.on || limit.unsupported) return;
+  int value = on ? WriteQueue::kFileUnsentLimit : 0;
   if (::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, sizeof value) == 0) {
-    unsent_limited_ = on;
-  } else {
-    unsent_limit_unsupported_ = true;  // not a TCP socket: sent as it is
+    limit.on = on;
+  } else if (errno == EOPNOTSUPP || errno == ENOPROTOOPT) {
+    limit.unsupported = true;
   }
+  // Any other failure leaves the socket as it was, to be tried again at the next flush.
 }
 
-WriteQueue::Result WriteQueue::flush(int fd) {
+}  // namespace
+
+WriteQueue::Result WriteQueue::flush(int fd, UnsentLimit& limit) {
   Result r;
   while (!chunks_.empty()) {
     auto* region = std::get_if<core::FileRegion>(&chunks_.front().chunk);
     // On for a large region, and kept on to its end (not taken off for its last bytes).
-    limit_unsent(fd, region && (unsent_limited_ ||
-                                region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
+    set_unsent_limit(
+        fd, limit,
+        region && (limit.on || region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
     if (region) {
       off_t offset = static_cast<off_t>(region->offset());
       ssize_t n = ::sendfile(fd, region->fd(), &offset,

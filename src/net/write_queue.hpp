@@ -13,15 +13,20 @@
 // socket's buffer fills with megabytes of page-cache references that the stack sends
 // later, when the peer's acknowledgements arrive, on the peer's side: a local reader (a
 // proxy on the same host, wrk in tools/bench) then pays for sending them too. Measured
-// with a 100 MiB file through wsgi.file_wrapper on loopback, 8 connections: the reader's
-// CPU per 100 MiB 95-117 ms without the limit, 51-57 ms with it; the server's 29-32 ms
-// against 39-46 ms (the sending moved back to it); 64 connections without it: 312 MiB/s
-// (the reader's 314 ms per 100 MiB), with it 1,700 MiB/s. Byte chunks are copied into the
-// socket when written and gained nothing (the server's own cost rose), so a byte chunk at
-// the front takes the limit off again (setting the option to 0 restores the system's
-// default). Sockets without the option (Unix) are tried once.
+// with a 100 MiB file through wsgi.file_wrapper on loopback, 8 connections (server CPU
+// from /proc, the reader's from its own run): the reader's CPU per 100 MiB 95-117 ms
+// without the limit, 51-57 ms with it; the server's 29-32 ms against 38-46 ms (the sending
+// moved back to it); 64 connections without it: 312 MiB/s, with it 1,700 MiB/s. Byte
+// chunks are copied into the socket when written and gained nothing there (the server's
+// own cost rose), so a byte chunk at the front takes the limit off again (the option set
+// to 0: the system's default). Spilled output is a file region too and gets the limit when
+// large (sent by sendfile like any file; not measured apart).
 //
-// One queue per channel; the loop thread only.
+// The limit is the socket's state, not the queue's: the caller keeps an UnsentLimit with
+// the socket and passes it to every flush, whichever queue it flushes (a channel's queue
+// moves to another channel when it rests, see net::Exchange).
+//
+// One queue per exchange; the loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +40,18 @@
 
 namespace waitron::net {
 
+// What a socket's TCP_NOTSENT_LOWAT was last set to by WriteQueue::flush. Kept by the
+// socket's owner for the socket's life; the loop thread only.
+struct UnsentLimit {
+  bool on = false;           // kFileUnsentLimit; false: 0, the system's default
+  bool unsupported = false;  // the socket has no such option (not TCP): never tried again
+};
+
 class WriteQueue {
  public:
+  // The most bytes a socket holds unsent while a large file region goes out (see above).
+  static constexpr int kFileUnsentLimit = 128 * 1024;
+
   struct Result {
     std::uint64_t bytes = 0;         // bytes written by this flush
     std::uint64_t memory_bytes = 0;  // of which produced as bytes (also when spilled to disk)
@@ -48,14 +63,12 @@ class WriteQueue {
   // byte chunks are appended to an unnamed temporary file in temp_dir ("" = $TMPDIR or /tmp)
   // and queued as regions of it (sent with sendfile), as waitress spills its output
   // buffers. The file is dropped whenever the queue empties.
-  // The most bytes a socket holds unsent while a large file region goes out (see above).
-  static constexpr int kFileUnsentLimit = 128 * 1024;
-
   explicit WriteQueue(std::uint64_t overflow = UINT64_MAX, std::string temp_dir = "")
       : overflow_(overflow), temp_dir_(std::move(temp_dir)) {}
 
   void push(http::OutputChunk chunk);
-  Result flush(int fd);
+  // Writes to fd, whose unsent limit is as `limit` says (and updated here).
+  Result flush(int fd, UnsentLimit& limit);
 
   [[nodiscard]] bool empty() const noexcept { return chunks_.empty(); }
   [[nodiscard]] std::uint64_t size() const noexcept { return bytes_; }  // bytes queued
@@ -83,11 +96,6 @@ class WriteQueue {
   std::unique_ptr<core::FileBuffer> spill_;
   std::string spare_;          // see take_spare()
   std::size_t max_spare_ = 0;  // 0: no spare is kept
-  // TCP_NOTSENT_LOWAT as last set on the socket: the limit or 0 (the system's default).
-  bool unsent_limited_ = false;
-  bool unsent_limit_unsupported_ = false;  // the socket has no such option (not TCP)
-
-  void limit_unsent(int fd, bool on) noexcept;
 };
 
 }  // namespace waitron::net

@@ -4,9 +4,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -21,6 +24,7 @@ namespace {
 
 struct SocketPair {
   int a = -1, b = -1;
+  UnsentLimit limit;  // a's
   SocketPair() {
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) == 0);
@@ -60,7 +64,7 @@ TEST_CASE("byte chunks and file regions go out in order") {
   q.push(region_of("from-a-file "));
   q.push(std::string("tail"));
   CHECK(q.size() == 26);
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   CHECK(r.error == 0);
   CHECK_FALSE(r.blocked);
   CHECK(r.bytes == 26);
@@ -75,13 +79,13 @@ TEST_CASE("a full socket blocks the queue, which resumes where it stopped") {
   std::string big(8 << 20, 'x');
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
   q.push(std::string(big));
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   CHECK(r.blocked);
   CHECK(r.bytes < big.size());
   std::string got;
   while (!q.empty()) {
     got += sp.drain();
-    auto again = q.flush(sp.a);
+    auto again = q.flush(sp.a, sp.limit);
     CHECK(again.error == 0);
   }
   got += sp.drain();
@@ -94,7 +98,7 @@ TEST_CASE("a closed peer is an error, not a signal") {
   sp.b = -1;
   WriteQueue q;
   q.push(std::string("x"));
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   CHECK(r.error == EPIPE);
 }
 
@@ -106,7 +110,7 @@ TEST_CASE("many small chunks are batched into few writes") {
     q.push(std::to_string(i) + ",");
     want += std::to_string(i) + ",";
   }
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   CHECK(r.bytes == want.size());
   CHECK(sp.drain() == want);
 }
@@ -120,7 +124,7 @@ TEST_CASE("shared chunks go out without a copy; their owner is released once wri
   q.push(http::SharedBytes{std::string_view(*owner), std::move(owner)});
   q.push(std::string(" tail"));
   CHECK_FALSE(watch.expired());  // the queue keeps it alive
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   CHECK(r.error == 0);
   CHECK(r.memory_bytes == 25);
   CHECK(sp.drain() == "head zero-copy bytes tail");
@@ -151,7 +155,7 @@ TEST_CASE("past outbuf_overflow, queued bytes spill to an unnamed file that goes
   CHECK(q.size() == 24);
   CHECK(owner.use_count() == 1);
   CHECK(open_fds() > fds_before);  // the spill file (and its regions' descriptors)
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   CHECK(r.error == 0);
   CHECK(r.bytes == 24);
   CHECK(r.memory_bytes == 24);  // spilled bytes still count as the application's bytes
@@ -173,13 +177,13 @@ TEST_CASE("regression: the spill file goes when the queue empties through a memo
   q.push(std::string(big, 'a'));
   q.push(std::string("spilled"));  // big >= big waiting: to the file
   CHECK(open_fds() > fds_before);
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   REQUIRE(r.blocked);
   REQUIRE(q.memory_size() < big);
   q.push(std::string("memory"));  // below outbuf_overflow now: stays in memory
   std::string got = sp.drain();
   for (int i = 0; i < 10000 && !q.empty(); ++i) {
-    r = q.flush(sp.a);
+    r = q.flush(sp.a, sp.limit);
     REQUIRE(r.error == 0);
     got += sp.drain();
   }
@@ -193,7 +197,7 @@ TEST_CASE("a string written whole is kept as a spare for the producer, one at a 
   WriteQueue off;  // keeps no spare unless asked
   std::string big(600, 'x');
   off.push(std::move(big));
-  REQUIRE(off.flush(sp.a).error == 0);
+  REQUIRE(off.flush(sp.a, sp.limit).error == 0);
   CHECK(off.take_spare().capacity() == std::string().capacity());
   CHECK(sp.drain().size() == 600);
 
@@ -207,7 +211,7 @@ TEST_CASE("a string written whole is kept as a spare for the producer, one at a 
   q.push(std::move(second));
   q.push(std::move(too_large));
   q.push(std::string("short"));  // lives inside the string object: nothing to keep
-  auto r = q.flush(sp.a);
+  auto r = q.flush(sp.a, sp.limit);
   REQUIRE(r.error == 0);
   REQUIRE(q.empty());
   CHECK(sp.drain().size() == 600 + 700 + 5000 + 5);
@@ -222,16 +226,17 @@ TEST_CASE("a string written whole is kept as a spare for the producer, one at a 
   partial.keep_spares(1 << 30);
   std::string huge(8 << 20, 'z');
   partial.push(std::move(huge));
-  r = partial.flush(full.a);
+  r = partial.flush(full.a, full.limit);
   REQUIRE(r.blocked);
   CHECK(partial.take_spare().capacity() == std::string().capacity());
 }
 
 namespace {
 
-// A connected loopback TCP pair: a, the sender, non-blocking; b, the reader, non-blocking.
+// A connected loopback TCP pair: a, the sender, and b, the reader, both non-blocking.
 struct TcpPair {
   int a = -1, b = -1;
+  UnsentLimit limit;  // a's
   TcpPair() {
     int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(listener >= 0);
@@ -253,13 +258,9 @@ struct TcpPair {
     ::close(a);
     ::close(b);
   }
-  std::string drain() {
-    std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(b, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
+  TcpPair(const TcpPair&) = delete;
+  TcpPair& operator=(const TcpPair&) = delete;
+  // The option as the kernel has it for a.
   int unsent_limit() const {
     int value = -1;
     socklen_t len = sizeof value;
@@ -274,50 +275,112 @@ std::string pattern(std::size_t size) {
   return s;
 }
 
+// Reads at most `most` bytes from fd into out, waiting up to 50 ms for the first.
+void read_some(int fd, std::string& out, std::size_t most) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 50) <= 0) return;
+  char buf[65536];
+  ssize_t n = ::read(fd, buf, std::min(most, sizeof buf));
+  if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+}
+
+// Flushes q to `writer` and reads `reader`, `step` bytes at a time, until q is empty and
+// `expected` bytes were read or 20 s have passed; after each flush, `check` looks at the
+// queue and the sockets.
+template <typename Check>
+std::string pump(WriteQueue& q, int writer, UnsentLimit& limit, int reader, std::size_t expected,
+                 std::size_t step, Check check) {
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((!q.empty() || got.size() < expected) && std::chrono::steady_clock::now() < deadline) {
+    if (!q.empty()) {
+      auto r = q.flush(writer, limit);
+      REQUIRE(r.error == 0);
+      check();
+    }
+    read_some(reader, got, step);
+  }
+  return got;
+}
+
 }  // namespace
 
-TEST_CASE("a large file region keeps the TCP socket's unsent bytes short, and only it") {
+TEST_CASE("a large file region keeps the TCP socket's unsent bytes short, to its last byte") {
   TcpPair tcp;
   WriteQueue q;
   const std::string file = pattern(8 << 20);  // more than the socket takes at once
+  // A small send buffer (the kernel doubles it), so that flushes near the region's end
+  // stop short with some of it still queued.
+  int sndbuf = 32768;
+  REQUIRE(::setsockopt(tcp.a, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) == 0);
   q.push(std::string("head:"));
   q.push(region_of(file));
   q.push(std::string(":tail"));
-  auto r = q.flush(tcp.a);
+  auto r = q.flush(tcp.a, tcp.limit);
   REQUIRE(r.error == 0);
   REQUIRE(r.blocked);
+  CHECK(tcp.limit.on);
   CHECK(tcp.unsent_limit() == WriteQueue::kFileUnsentLimit);
-  std::string got = tcp.drain();
-  for (int i = 0; i < 100000 && !q.empty(); ++i) {
-    r = q.flush(tcp.a);
-    REQUIRE(r.error == 0);
-    // Kept to the region's last byte; the tail's byte chunk takes it off (0: the system's).
-    if (!q.empty()) CHECK(tcp.unsent_limit() == WriteQueue::kFileUnsentLimit);
-    got += tcp.drain();
-  }
+  // Read in small steps, so that flushes stop part-way through the region's last 128 KiB
+  // too (taking the limit off there would show): the limit stays on while any of the region is
+  // queued (more than the tail's 5 bytes), and is off (0, the system's) once the tail's byte chunk
+  // was at the front.
+  std::size_t checks = 0;
+  std::size_t stops_near_end = 0;  // flushes that left less than the limit of the region
+  std::string got = pump(q, tcp.a, tcp.limit, tcp.b, 5 + file.size() + 5, 16384, [&] {
+    ++checks;
+    if (q.size() > 5 && q.size() - 5 < WriteQueue::kFileUnsentLimit) ++stops_near_end;
+    if (q.size() > 5) {
+      CHECK(tcp.unsent_limit() == WriteQueue::kFileUnsentLimit);
+    } else {
+      CHECK(tcp.unsent_limit() == 0);
+    }
+  });
   REQUIRE(q.empty());
-  CHECK(tcp.unsent_limit() == 0);
-  for (int i = 0; i < 1000 && got.size() < file.size() + 10; ++i) got += tcp.drain();
+  CHECK(checks > 16);
+  CHECK(stops_near_end > 0);
+  CHECK_FALSE(tcp.limit.on);
   CHECK(got == "head:" + file + ":tail");
 }
 
 TEST_CASE("small file regions and byte chunks leave the socket's unsent limit alone") {
   TcpPair tcp;
   WriteQueue q;
-  const std::string small = pattern(WriteQueue::kFileUnsentLimit);
+  const std::string small = pattern(WriteQueue::kFileUnsentLimit);  // not more than it
+  const std::string bytes(4 << 20, 'm');  // large, but copied into the socket when written
   q.push(region_of(small));
-  q.push(std::string(4 << 20, 'm'));  // large, but copied into the socket when written
-  auto r = q.flush(tcp.a);
-  REQUIRE(r.error == 0);
-  CHECK(tcp.unsent_limit() == 0);
-  std::string got;
-  for (int i = 0; i < 100000 && !q.empty(); ++i) {
-    got += tcp.drain();
-    REQUIRE(q.flush(tcp.a).error == 0);
-    CHECK(tcp.unsent_limit() == 0);
-  }
-  for (int i = 0; i < 1000 && got.size() < small.size() + (4 << 20); ++i) got += tcp.drain();
-  CHECK(got == small + std::string(4 << 20, 'm'));
+  q.push(std::string(bytes));
+  std::string got = pump(q, tcp.a, tcp.limit, tcp.b, small.size() + bytes.size(), 65536,
+                         [&] { CHECK(tcp.unsent_limit() == 0); });
+  REQUIRE(q.empty());
+  CHECK_FALSE(tcp.limit.on);
+  CHECK(got == small + bytes);
+}
+
+TEST_CASE("the unsent limit is the socket's: it follows the socket from queue to queue") {
+  // A channel's queue goes to another channel when it rests (net::Exchange): what the
+  // queue did to one socket must not be taken for another's state.
+  TcpPair x, y;
+  WriteQueue first;
+  first.push(region_of(pattern(1 << 20)));
+  REQUIRE(first.flush(x.a, x.limit).error == 0);
+  REQUIRE(x.unsent_limit() == WriteQueue::kFileUnsentLimit);
+  std::string on_x = pump(first, x.a, x.limit, x.b, 1 << 20, 65536, [] {});
+  REQUIRE(first.empty());
+  CHECK(x.unsent_limit() == WriteQueue::kFileUnsentLimit);  // the region was the last
+
+  // The same queue, now another socket's: byte chunks there change nothing.
+  first.push(std::string(100000, 'y'));
+  REQUIRE(first.flush(y.a, y.limit).error == 0);
+  CHECK(y.unsent_limit() == 0);
+  CHECK_FALSE(y.limit.on);
+
+  // Another queue on the first socket: its byte chunk takes that socket's limit off.
+  WriteQueue second;
+  second.push(std::string("next response"));
+  REQUIRE(second.flush(x.a, x.limit).error == 0);
+  CHECK(x.unsent_limit() == 0);
+  CHECK_FALSE(x.limit.on);
 }
 
 TEST_CASE("a large file region goes out whole on a socket without an unsent limit (Unix)") {
@@ -325,12 +388,10 @@ TEST_CASE("a large file region goes out whole on a socket without an unsent limi
   WriteQueue q;
   const std::string file = pattern(8 << 20);
   q.push(region_of(file));
-  q.push(region_of(file));  // the second region does not try the option again
-  std::string got;
-  for (int i = 0; i < 100000 && !q.empty(); ++i) {
-    REQUIRE(q.flush(sp.a).error == 0);
-    got += sp.drain();
-  }
+  q.push(region_of(file));
+  std::string got = pump(q, sp.a, sp.limit, sp.b, 2 * file.size(), 65536, [] {});
   REQUIRE(q.empty());
+  CHECK(sp.limit.unsupported);  // found out at the first region, not tried again
+  CHECK_FALSE(sp.limit.on);
   CHECK(got == file + file);
 }
