@@ -122,6 +122,8 @@ def test_workers_serve_from_distinct_processes(start_workers, transport):
     assert len(pids) == 3, f"only {pids} answered; log:\n{server.stderr_text()}"
     assert server.pid not in pids
     assert all(parent_of(pid) == server.pid for pid in pids)
+    # A worker may answer before the supervisor has read its ready byte and logged it.
+    wait_until(lambda: sorted(worker_pids_in_log(server, "ready")) == sorted(pids), DEADLINE)
     assert sorted(pids) == sorted(worker_pids_in_log(server, "ready"))
 
 

@@ -61,6 +61,19 @@ def test_file_is_sent_from_its_current_position(files, cl):
         assert resp.body == PAYLOAD[OFFSET:]
 
 
+def test_files_and_byte_responses_alternate_on_one_connection(files):
+    # A file of more than 128 KiB is sent with the socket's unsent limit on and a bytes
+    # response with it off again (net::WriteQueue): every switch, on one connection, keeps
+    # the bytes in order and whole.
+    with files.connect() as c:
+        for _ in range(3):
+            resp = get(c, "/filelike/cl")
+            assert resp.complete and resp.body == PAYLOAD
+            resp = get(c, "/notfilelike/cl")  # the same bytes, produced by Python
+            assert resp.complete and resp.body == PAYLOAD
+        assert c.stays_open()
+
+
 # --- objects that are not seekable files: a plain iterable of blocks ----------------------
 
 KINDS = ["notfilelike", "iobase"]
