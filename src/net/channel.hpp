@@ -19,9 +19,9 @@
 //   read of the request's bytes (for a request that was already buffered behind the
 //   previous one, from the end of that response) to that moment.
 //
-// Ownership: the ChannelHost (the server) owns every Channel and frees it in
-// channel_closed(), which the channel calls from its handle's close callback. The channel
-// owns its socket. Threads: the loop thread only.
+// Ownership: the ChannelHost (the server, or its status endpoint) owns every Channel and frees it
+// in channel_closed(), which the channel calls from its handle's close callback. The channel owns
+// its socket. Threads: the loop thread only.
 #pragma once
 
 #include <uv.h>

@@ -62,15 +62,33 @@ void WriteQueue::push(http::OutputChunk chunk) {
 
 namespace {
 
+bool option_missing(int error) noexcept {
+  return error == EOPNOTSUPP || error == ENOPROTOOPT;
+}
+
 // Sets fd's TCP_NOTSENT_LOWAT to the limit (on) or to 0, the system's default (off), unless
-// it is so already. A socket without the option (a Unix socket) is marked and left alone.
+// it is so already. Before the first change the socket's own value is read: a socket with
+// a limit of its own, or without the option (a Unix socket), is left alone for good.
 void set_unsent_limit(int fd, UnsentLimit& limit, bool on) noexcept {
-  if (on == limit.on || limit.unsupported) return;
+  using State = UnsentLimit::State;
+  if (limit.state == State::hands_off) return;
+  if (limit.state == State::unchecked) {
+    if (!on) return;  // nothing to take off
+    int current = -1;
+    socklen_t length = sizeof current;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &current, &length) != 0) {
+      if (option_missing(errno)) limit.state = State::hands_off;
+      return;  // any other failure: tried again at the next flush
+    }
+    limit.state = current == 0 ? State::off : State::hands_off;
+    if (limit.state == State::hands_off) return;
+  }
+  if (on == (limit.state == State::on)) return;
   int value = on ? WriteQueue::kFileUnsentLimit : 0;
   if (::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, sizeof value) == 0) {
-    limit.on = on;
-  } else if (errno == EOPNOTSUPP || errno == ENOPROTOOPT) {
-    limit.unsupported = true;
+    limit.state = on ? State::on : State::off;
+  } else if (option_missing(errno)) {
+    limit.state = State::hands_off;
   }
   // Any other failure leaves the socket as it was, to be tried again at the next flush.
 }
@@ -82,9 +100,9 @@ WriteQueue::Result WriteQueue::flush(int fd, UnsentLimit& limit) {
   while (!chunks_.empty()) {
     auto* region = std::get_if<core::FileRegion>(&chunks_.front().chunk);
     // On for a large region, and kept on to its end (not taken off for its last bytes).
-    set_unsent_limit(
-        fd, limit,
-        region && (limit.on || region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
+    set_unsent_limit(fd, limit,
+                     region && (limit.state == UnsentLimit::State::on ||
+                                region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
     if (region) {
       off_t offset = static_cast<off_t>(region->offset());
       ssize_t n = ::sendfile(fd, region->fd(), &offset,

@@ -9,7 +9,7 @@
 //
 // While a file region longer than kFileUnsentLimit is at the front, a TCP socket keeps at
 // most that many bytes not yet sent (TCP_NOTSENT_LOWAT): sendfile stops short and the
-// socket is writable again once the kernel has sent what it holds. Without the limit a
+// socket is writable again once its unsent bytes fall below the limit. Without the limit a
 // socket's buffer fills with megabytes of page-cache references that the stack sends
 // later, when the peer's acknowledgements arrive, on the peer's side: a local reader (a
 // proxy on the same host, wrk in tools/bench) then pays for sending them too. Measured
@@ -20,7 +20,9 @@
 // chunks are copied into the socket when written and gained nothing there (the server's
 // own cost rose), so a byte chunk at the front takes the limit off again (the option set
 // to 0: the system's default). Spilled output is a file region too and gets the limit when
-// large (sent by sendfile like any file; not measured apart).
+// large (sent by sendfile like any file; not measured apart). A socket that already has a
+// limit of its own when the first large region comes (inherited from a listening socket
+// the host set it on) is left as it is, and so is a socket without the option (Unix).
 //
 // The limit is the socket's state, not the queue's: the caller keeps an UnsentLimit with
 // the socket and passes it to every flush, whichever queue it flushes (a channel's queue
@@ -40,11 +42,16 @@
 
 namespace waitron::net {
 
-// What a socket's TCP_NOTSENT_LOWAT was last set to by WriteQueue::flush. Kept by the
-// socket's owner for the socket's life; the loop thread only.
+// What WriteQueue::flush knows of a socket's TCP_NOTSENT_LOWAT. Kept by the socket's owner
+// for the socket's life, starting unchecked; the loop thread only.
 struct UnsentLimit {
-  bool on = false;           // kFileUnsentLimit; false: 0, the system's default
-  bool unsupported = false;  // the socket has no such option (not TCP): never tried again
+  enum class State : std::uint8_t {
+    unchecked,  // not looked at yet (no large file region so far)
+    off,        // 0, the system's default
+    on,         // WriteQueue::kFileUnsentLimit
+    hands_off,  // not TCP, or a limit of the socket's own: never set
+  };
+  State state = State::unchecked;
 };
 
 class WriteQueue {
