@@ -99,10 +99,15 @@ WriteQueue::Result WriteQueue::flush(int fd, UnsentLimit& limit) {
   Result r;
   while (!chunks_.empty()) {
     auto* region = std::get_if<core::FileRegion>(&chunks_.front().chunk);
-    // On for a large region, and kept on to its end (not taken off for its last bytes).
-    set_unsent_limit(fd, limit,
-                     region && (limit.state == UnsentLimit::State::on ||
-                                region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
+    const bool limited = limit.state == UnsentLimit::State::on;
+    // On for a large region, and kept on to its end (not taken off for its last bytes); off
+    // at a byte chunk. A byte chunk on a socket without the limit (the usual flush) skips
+    // the call.
+    if (region || limited) {
+      set_unsent_limit(
+          fd, limit,
+          region && (limited || region->length() > static_cast<std::uint64_t>(kFileUnsentLimit)));
+    }
     if (region) {
       off_t offset = static_cast<off_t>(region->offset());
       ssize_t n = ::sendfile(fd, region->fd(), &offset,
