@@ -136,7 +136,7 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
   fields.reserve(static_cast<std::size_t>(n) + 1);
   // The first field that is no token or has control bytes: refused after waitress's own
   // checks have passed on every field, as the status's form is.
-  const Header* misformed = nullptr;
+  std::size_t misformed = 0;  // its index in `fields` when misformed_problem says one
   http::FieldProblem misformed_problem = http::FieldProblem::none;
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(seq.get(), i);
@@ -182,11 +182,11 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
         return nullptr;
       }
     }
-    fields.push_back(std::move(h));
-    if (problem != http::FieldProblem::none && !misformed) {
-      misformed = &fields.back();  // `fields` never grows past its reserve
+    if (problem != http::FieldProblem::none && misformed_problem == http::FieldProblem::none) {
+      misformed = fields.size();
       misformed_problem = problem;
     }
+    fields.push_back(std::move(h));
   }
   // The rest of http::check_response_head's rules, checked now, as waitress checks its
   // own; the head goes to the Response once the body starts (commit_head), where a
@@ -196,12 +196,12 @@ PyObject* start_response_body(PyObject* o, PyObject* args, PyObject* kwargs) {
                  status_text.c_str());
     return nullptr;
   }
-  if (misformed) {
+  if (misformed_problem != http::FieldProblem::none) {
     PyErr_Format(PyExc_ValueError,
                  misformed_problem == http::FieldProblem::bad_name
                      ? "invalid header name \"%s\""
                      : "invalid value for header \"%s\"",
-                 misformed->name.c_str());
+                 fields[misformed].name.c_str());
     return nullptr;
   }
   st.status = std::move(status_text);
